@@ -1,0 +1,80 @@
+# The ALL follow-up assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python 3.10: use PYTHON310 if given, else python3.10 on PATH, else pyenv's.
+PYTHON310 ?= $(shell for p in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; assert sys.version_info[:2]==(3,10)' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+STAMP := $(VENV)/.installed
+SPACY_MODEL := .build/spacy-en-lookup/meta.json
+MODEL := models/current.tar.gz
+TRAINING := config.yml domain.yml $(wildcard data/*.yml data/**/*.yml) $(SPACY_MODEL)
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONDONTWRITEBYTECODE := 1
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help install run test train validate evaluate bench lint format clean python
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+python:
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "Python 3.10 is needed (Rasa 3.6 supports 3.8 to 3.10) and none was found."; \
+	  echo "Install it, e.g. 'pyenv install 3.10' or 'apt-get install python3.10 python3.10-venv',"; \
+	  echo "or point to it: make PYTHON310=/path/to/python3.10 ..."; exit 1; fi
+
+$(STAMP): requirements.lock pyproject.toml | python
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==24.3.1" "setuptools==70.3.0" "wheel==0.45.1"
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(SPACY_MODEL): bot/nlp.py $(STAMP)
+	$(PY) -m bot.nlp
+
+install: $(STAMP) $(SPACY_MODEL) ## Create .venv with Python 3.10 and install the pinned dependencies
+
+$(MODEL): $(TRAINING) | $(STAMP)
+	$(RASA) train --fixed-model-name current --out models --quiet
+	@touch $@
+
+train: install $(MODEL) ## Train the model if the data changed
+
+run: install $(MODEL) ## Start the action server (5055), Rasa REST (5005) and the widget (8080)
+	@bash scripts/run.sh
+
+validate: install ## Check the training data and domain (no training)
+	$(RASA) data validate --fail-on-warnings --quiet
+
+test: install $(MODEL) ## Lint, validate, then the whole test suite (unit, actions, stories, e2e)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory validate
+	$(PY) -m pytest
+	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --out results/core --quiet
+
+evaluate: install $(MODEL) ## Held-out NLU accuracy, out-of-scope rejection and safety screening
+	$(PY) scripts/evaluate.py
+
+bench: install $(MODEL) ## Latency, throughput, cold start and memory beside stock Rasa
+	$(PY) scripts/bench.py
+
+lint: install ## Ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install ## Apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+lock: | python ## Re-resolve requirements.in into requirements.lock (needs the registry)
+	rm -rf .build/lockenv && $(PYTHON310) -m venv .build/lockenv
+	.build/lockenv/bin/pip install --quiet -r requirements.in
+	.build/lockenv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean: ## Remove the venv, models, build output and local databases
+	rm -rf $(VENV) .build models results var .pytest_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""One action per reviewed topic; the words live in content/answers.yml."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import send_answer
+from bot.content import load_library
+
+
+class AnswerTopic(Action, ABC):
+    """Send the reviewed answer for `topic` (subclasses name the topic)."""
+
+    topic: ClassVar[str]
+
+    @abstractmethod
+    def name(self) -> str:
+        """Rasa's action name: action_answer_<topic>."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Send the answer; no events."""
+        send_answer(dispatcher, load_library().get(self.topic))
+        return []
+
+
+def _topic_action(topic: str) -> type[AnswerTopic]:
+    # A concrete subclass per topic, so the action server registers each by name.
+    class_name = "ActionAnswer" + "".join(part.title() for part in topic.split("_"))
+    namespace = {
+        "topic": topic,
+        "name": lambda self: f"action_answer_{self.topic}",
+        "__doc__": f"Answer the reviewed topic '{topic}'.",
+        "__module__": __name__,
+    }
+    return type(class_name, (AnswerTopic,), namespace)
+
+
+CONTENT_TOPICS = (
+    "why_follow_up",
+    "how_often",
+    "who_see",
+    "appointment_types",
+    "face_to_face",
+    "remote_prepare",
+    "remote_feelings",
+    "during_appointment",
+    "coping",
+)
+
+TOPIC_ACTIONS = {topic: _topic_action(topic) for topic in CONTENT_TOPICS}

@@ -1,0 +1,37 @@
+"""Checks on what a patient typed, before it reaches the assistant, with kind replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_CHARS = 2000
+
+EMPTY_REPLY = (
+    "I didn't catch a message there. What would you like to ask about your follow-up? "
+    "You can type a question or tap one of the suggestions."
+)
+LONG_NOTICE = (
+    "That's a long message, so I've read the first {limit} characters. If I've missed "
+    "something, please send the rest as a separate message."
+)
+NOT_TEXT_REPLY = "Sorry, I can only read typed text. What would you like to ask?"
+
+
+@dataclass(frozen=True)
+class CheckedInput:
+    """What to pass on to the assistant, and anything to tell the patient first."""
+
+    text: str | None
+    notice: str | None
+
+
+def check_message(raw: object) -> CheckedInput:
+    """Decide what to do with a raw message field: pass it on, trim it, or answer kindly."""
+    if not isinstance(raw, str):
+        return CheckedInput(None, EMPTY_REPLY if raw is None else NOT_TEXT_REPLY)
+    text = raw.replace("\x00", "").strip()
+    if not text:
+        return CheckedInput(None, EMPTY_REPLY)
+    if len(text) > MAX_CHARS:
+        return CheckedInput(text[:MAX_CHARS], LONG_NOTICE.format(limit=f"{MAX_CHARS:,}"))
+    return CheckedInput(text, None)

@@ -1,0 +1,1 @@
+"""Rasa plug-ins (NLU component, input channels, tracker store): thin adapters over `bot`."""

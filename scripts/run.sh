@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Starts the action server (127.0.0.1:5055), Rasa (REST on 5005) and the widget server (8080).
+# Ctrl-C stops them all. Called by `make run` after install, migrations and training.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv/bin
+RASA_PORT=${RASA_PORT:-5005}
+RASA_INTERFACE=${RASA_INTERFACE:-127.0.0.1}
+mkdir -p var/log
+
+"$VENV/bot" db-upgrade
+"$VENV/bot" seed-demo
+
+pids=()
+stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap stop INT TERM EXIT
+
+# The action server has no authentication, so it only listens on loopback.
+SANIC_HOST=127.0.0.1 "$VENV/python" -m rasa_sdk --actions actions --port 5055 --quiet \
+  >var/log/actions.log 2>&1 &
+pids+=($!)
+"$VENV/rasa" run --model models/current.tar.gz --credentials credentials.yml \
+  --endpoints endpoints.yml --interface "$RASA_INTERFACE" --port "$RASA_PORT" \
+  >var/log/rasa.log 2>&1 &
+pids+=($!)
+
+echo "Starting... (logs in var/log/)"
+for _ in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$RASA_PORT/webhooks/rest/" >/dev/null 2>&1 && break
+  sleep 1
+done
+cat <<MSG
+
+The assistant is running.
+  REST:    curl -XPOST localhost:$RASA_PORT/webhooks/rest/webhook \\
+             -d '{"sender":"a","message":"how often are my check ups"}'
+  Signed in as a demo patient:
+           TOKEN=\$($VENV/bot token demo-telephone)
+           curl -XPOST localhost:$RASA_PORT/webhooks/rest/webhook -H "Authorization: Bearer \$TOKEN" \\
+             -d '{"sender":"a","message":"when is my next appointment?"}'
+  Shell:   $VENV/rasa shell   (in another terminal)
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"

@@ -1,0 +1,29 @@
+import pytest
+
+from bot.inputs import EMPTY_REPLY, MAX_CHARS, NOT_TEXT_REPLY, check_message
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "\n\t", "\x00", None])
+def test_empty_gets_a_kind_reply(raw: object) -> None:
+    checked = check_message(raw)
+    assert checked.text is None
+    assert checked.notice == EMPTY_REPLY
+
+
+@pytest.mark.parametrize("raw", [42, ["hi"], {"text": "hi"}])
+def test_non_text_gets_a_kind_reply(raw: object) -> None:
+    assert check_message(raw).notice == NOT_TEXT_REPLY
+
+
+def test_long_message_is_trimmed_with_a_notice() -> None:
+    checked = check_message("when is my check up " * 500)
+    assert checked.text is not None and len(checked.text) == MAX_CHARS
+    assert checked.notice and "2,000" in checked.notice
+
+
+@pytest.mark.parametrize(
+    "raw", ["😟 when is clinic", "<img src=x onerror=alert(1)>", "'; DROP TABLE patients;--"]
+)
+def test_odd_text_passes_through_unchanged(raw: str) -> None:
+    assert check_message(raw).text == raw
+    assert check_message(raw).notice is None
