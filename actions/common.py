@@ -1,30 +1,63 @@
-"""What every action needs: who the verified patient is, and how to send an answer."""
+"""What every action needs: who the verified patient is, a database session, how to reply."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import clock
+from bot.appointments import Reply
 from bot.content import Answer, load_library
-
-# The identity channel writes this key into message metadata after verifying a token, and
-# drops whatever metadata the client sent, so actions can rely on it.
-VERIFIED_PATIENT_KEY = "verified_patient_id"
+from bot.db import make_engine, make_session_factory, session_scope
+from bot.identity import AUTH_KEY, VERIFIED_PATIENT_KEY
 
 
 def verified_patient(tracker: Tracker) -> str | None:
-    """The portal id the channel verified for the latest message, or None if anonymous."""
+    """The portal id the channel verified for the latest message, or None if anonymous.
+
+    The identity channel drops client metadata and writes this key itself, so it can be
+    trusted; nothing typed or sent by the client can set it.
+    """
     metadata = (tracker.latest_message or {}).get("metadata") or {}
     patient = metadata.get(VERIFIED_PATIENT_KEY)
     return patient if isinstance(patient, str) and patient else None
 
 
+def auth_state(tracker: Tracker) -> str | None:
+    """'verified', 'anonymous' or 'rejected' as the channel saw the latest message."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    return metadata.get(AUTH_KEY)
+
+
+@lru_cache(maxsize=1)
+def _sessions() -> sessionmaker:
+    # Built on first use, not at import, so importing actions never connects anywhere.
+    return make_session_factory(make_engine())
+
+
+@contextmanager
+def db_session() -> Iterator[Session]:
+    """A session on the configured database, committed on success."""
+    with session_scope(_sessions()) as session:
+        yield session
+
+
 def as_buttons(pairs: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Rasa button dicts from (title, payload) pairs."""
     return [{"title": title, "payload": payload} for title, payload in pairs]
+
+
+def send_reply(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    """Send a Reply built by `bot`."""
+    dispatcher.utter_message(text=reply.text, buttons=as_buttons(reply.buttons))
+    if reply.custom:
+        dispatcher.utter_message(json_message=reply.custom)
 
 
 def send_answer(dispatcher: CollectingDispatcher, answer: Answer, extra: str | None = None) -> None:

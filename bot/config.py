@@ -9,7 +9,8 @@ from pydantic import BaseSettings, Field
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - a marked default for demos, refused in production
+# A marked default for demos, refused in production.
+DEV_SECRET = "dev-only-secret-change-me-before-production"  # noqa: S105
 
 
 class Settings(BaseSettings):

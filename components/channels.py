@@ -16,20 +16,26 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.identity import clean_sender, conversation_id, verify_token
+from bot.identity import (
+    AUTH_KEY,
+    VERIFIED_PATIENT_KEY,
+    clean_sender,
+    conversation_id,
+    new_sender,
+    verify_token,
+)
 from bot.inputs import check_message
 
 logger = logging.getLogger(__name__)
-
-VERIFIED_PATIENT_KEY = "verified_patient_id"  # read by actions/common.py
-AUTH_KEY = "auth"  # "verified", "anonymous" or "rejected"
 
 
 def bearer_token(request: Request) -> str | None:
     """The token from an `Authorization: Bearer ...` header, if any."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 def identity_metadata(token: str | None) -> tuple[str | None, dict[str, Any]]:
@@ -65,7 +71,8 @@ class TokenRestInput(InputChannel):
                 return response.json(
                     {"error": "Please send a JSON object with 'sender' and 'message'."}, status=400
                 )
-            sender = clean_sender(body.get("sender")) or "default"
+            # No usable sender id: a fresh conversation, never one shared between clients.
+            sender = clean_sender(body.get("sender")) or new_sender()
             patient, metadata = identity_metadata(bearer_token(request))
             checked = check_message(body.get("message"))
             replies: list[dict[str, Any]] = []

@@ -7,7 +7,7 @@ from typing import Any
 from rasa.core.tracker_store import SQLTrackerStore
 
 from bot.config import get_settings
-from bot.db import prepare_url
+from bot.db import make_engine
 
 
 class SettingsSQLTrackerStore(SQLTrackerStore):
@@ -17,5 +17,6 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
         """Connect using the settings' database URL (a full URL passes through Rasa as host)."""
         kwargs.pop("host", None)
         kwargs.pop("type", None)
-        url = prepare_url(get_settings().database_url)
+        url = get_settings().database_url
+        make_engine(url).dispose()  # creates a SQLite file's folder; connects to nothing
         super().__init__(domain, host=url, event_broker=event_broker, **kwargs)

@@ -1,0 +1,111 @@
+"""The signed-in patient's own appointments: next one, stage of follow-up, calendar file."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
+
+from actions.common import auth_state, db_session, send_answer, send_reply, verified_patient
+from bot import clock, records
+from bot.appointments import (
+    NO_RECORD,
+    Reply,
+    calendar_reply,
+    next_appointment_reply,
+    no_appointment_heard_reply,
+    sign_in_reply,
+    stage_reply,
+)
+from bot.content import load_library
+from bot.records import PatientView
+
+
+class PatientAction(Action, ABC):
+    """An action about the verified patient's own record; anonymous users are asked to sign in."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Look the patient up and reply; never reveal anything without a verified identity."""
+        portal_id = verified_patient(tracker)
+        if portal_id is None:
+            self.anonymous(dispatcher, auth_state(tracker))
+            return []
+        with db_session() as session:
+            patient = records.get_patient(session, portal_id)
+            reply = Reply(NO_RECORD) if patient is None else self.reply(session, patient)
+        send_reply(dispatcher, reply)
+        return []
+
+    def anonymous(self, dispatcher: CollectingDispatcher, auth: str | None) -> None:
+        """What an unverified user gets: a sign-in prompt."""
+        send_reply(dispatcher, sign_in_reply(auth))
+
+    @abstractmethod
+    def reply(self, session: Session, patient: PatientView) -> Reply:
+        """The reply for a verified patient with a record."""
+
+
+class ActionNextAppointment(PatientAction):
+    """When is my next appointment, and what kind is it."""
+
+    def name(self) -> str:
+        """Rasa's action name."""
+        return "action_next_appointment"
+
+    def reply(self, session: Session, patient: PatientView) -> Reply:
+        """Describe the next booked appointment."""
+        now = clock.now()
+        appointment = records.next_appointment(session, patient.portal_id, now)
+        return next_appointment_reply(patient, appointment, now)
+
+
+class ActionFollowUpStage(PatientAction):
+    """Where am I in follow-up (the typical schedule, flagged as typical)."""
+
+    def name(self) -> str:
+        """Rasa's action name."""
+        return "action_follow_up_stage"
+
+    def reply(self, session: Session, patient: PatientView) -> Reply:
+        """Place the patient in the typical schedule."""
+        now = clock.now()
+        booked = records.next_appointment(session, patient.portal_id, now) is not None
+        last = records.last_attended(session, patient.portal_id, now)
+        return stage_reply(patient, booked, last, now.date())
+
+
+class ActionAddToCalendar(PatientAction):
+    """An .ics file for the next appointment."""
+
+    def name(self) -> str:
+        """Rasa's action name."""
+        return "action_add_to_calendar"
+
+    def reply(self, session: Session, patient: PatientView) -> Reply:
+        """Build the calendar file."""
+        now = clock.now()
+        return calendar_reply(
+            records.next_appointment(session, patient.portal_id, now), patient, now
+        )
+
+
+class ActionNoAppointmentHeard(PatientAction):
+    """Expecting an appointment but heard nothing: the reviewed answer, personalised."""
+
+    def name(self) -> str:
+        """Rasa's action name."""
+        return "action_no_appointment_heard"
+
+    def anonymous(self, dispatcher: CollectingDispatcher, auth: str | None) -> None:
+        """The general answer: contact your specialist nurse."""
+        send_answer(dispatcher, load_library().get("no_appointment_heard"))
+
+    def reply(self, session: Session, patient: PatientView) -> Reply:
+        """Show what is booked, or name their nurse."""
+        appointment = records.next_appointment(session, patient.portal_id, clock.now())
+        return no_appointment_heard_reply(patient, appointment)

@@ -1,0 +1,60 @@
+"""The safety answer, sent first whenever the screen finds urgent symptoms or crisis language."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import as_buttons, db_session, verified_patient
+from bot import records
+from bot.signposting import CARRY_ON_PROMPT, crisis_message, urgent_message
+
+logger = logging.getLogger(__name__)
+
+# Intents that are worth offering to carry on with after the safety answer.
+NOT_RESUMABLE = {"urgent_symptom", "crisis", "nlu_fallback", "out_of_scope", None}
+
+
+class ActionSafety(Action):
+    """Urgent symptoms: the 24-hour line now, or 999. Crisis: Samaritans, 999, their team."""
+
+    def name(self) -> str:
+        """Rasa's action name."""
+        return "action_safety"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Send the safety answer, using the patient's own hospital line when signed in."""
+        message = tracker.latest_message or {}
+        intent = (message.get("intent") or {}).get("name")
+        safety = message.get("safety") or {}
+        patient = None
+        portal_id = verified_patient(tracker)
+        if portal_id:
+            try:
+                with db_session() as session:
+                    patient = records.get_patient(session, portal_id)
+            except Exception:
+                # The safety answer must go out even if the records database is down.
+                logger.exception("safety: patient record lookup failed")
+        if intent == "crisis":
+            text = crisis_message(patient.nurse_name if patient else None)
+        else:
+            text = urgent_message(
+                patient.hospital_advice_line if patient else None,
+                patient.hospital_name if patient else None,
+                bool(safety.get("about_someone_else")),
+            )
+        buttons = []
+        original = safety.get("classifier_intent")
+        if original not in NOT_RESUMABLE:
+            buttons.append({"title": "Carry on with my question", "payload": f"/{original}"})
+        buttons += as_buttons([("What can you help with?", "/ask_capabilities")])
+        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(text=CARRY_ON_PROMPT, buttons=buttons)
+        logger.info("safety answer sent: %s", intent)
+        return []

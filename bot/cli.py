@@ -1,0 +1,134 @@
+"""The `bot` command line: database setup, demo data, FHIR import and test tokens."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+from bot.config import get_settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+@contextmanager
+def _database(args: argparse.Namespace) -> Iterator[sessionmaker]:
+    from bot.db import make_engine, make_session_factory, upgrade
+
+    # Import and seed migrate first so they work on a fresh checkout; it is a no-op later.
+    upgrade(args.database_url)
+    engine = make_engine(args.database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from bot.db import upgrade
+
+    upgrade(args.database_url)
+    print("database is up to date")
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.demo import seed_demo
+    from bot.models import utcnow
+
+    with _database(args) as factory, session_scope(factory) as session:
+        patients = seed_demo(session, utcnow())
+    for p in patients:
+        state = "created" if p.created else "refreshed"
+        print(f"{p.portal_id:<16} {state:<9} {p.description}")
+    return 0
+
+
+def _import_fhir(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.fhir_import import FhirImportError, import_bundle
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: {path}: no such file", file=sys.stderr)
+        return 1
+    try:
+        with _database(args) as factory, session_scope(factory) as session:
+            report = import_bundle(session, path)
+    except FhirImportError as exc:
+        print(f"error: {path}: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"patients: {report.patients_created} created, {report.patients_updated} updated, "
+        f"{report.patients_unchanged} unchanged\n"
+        f"appointments: {report.appointments_created} created, "
+        f"{report.appointments_updated} updated, {report.appointments_unchanged} unchanged"
+        + (f"\nskipped {report.skipped} other resources" if report.skipped else "")
+    )
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from bot.identity import issue_token
+
+    settings = get_settings()
+    settings.check()
+    print(issue_token(args.patient_id, settings, minutes=args.minutes))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser; add a subcommand with `sub.add_parser` + set_defaults(func)."""
+    parser = argparse.ArgumentParser(prog="bot", description=__doc__)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL (default: DATABASE_URL from the environment or .env)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("db-upgrade", help="run database migrations to the latest version")
+    p.set_defaults(func=_db_upgrade)
+
+    p = sub.add_parser("seed-demo", help="create or refresh the five demo patients")
+    p.set_defaults(func=_seed_demo)
+
+    p = sub.add_parser("import-fhir", help="import patients and appointments from a FHIR Bundle")
+    p.add_argument("file", metavar="FILE", help="FHIR R4 Bundle (JSON)")
+    p.set_defaults(func=_import_fhir)
+
+    p = sub.add_parser("token", help="print a signed token for a portal patient id (testing)")
+    p.add_argument("patient_id", metavar="PATIENT_ID", help="the portal id (token 'sub')")
+    p.add_argument("--minutes", type=int, default=None, help="lifetime (default: TOKEN_MINUTES)")
+    p.set_defaults(func=_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return the exit status."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.func
+    try:
+        return handler(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        # Connection problems: the driver's first line says what is wrong.
+        first_line = str(getattr(exc, "orig", exc)).strip().splitlines()[:1]
+        print(f"error: database unavailable: {''.join(first_line)}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        # Only the class name: other driver messages can quote patient data.
+        print(f"error: database problem ({type(exc).__name__})", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

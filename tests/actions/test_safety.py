@@ -1,0 +1,52 @@
+from actions.safety import ActionSafety
+from bot.signposting import GENERIC_ADVICE_LINE
+from tests.actions.conftest import make_tracker, texts
+
+
+def safety(category, classifier_intent="ask_face_to_face", someone_else=False):
+    return {"category": category, "signals": ["fever"], "about_someone_else": someone_else,
+            "classifier_intent": classifier_intent}
+
+
+async def test_urgent_anonymous_gets_generic_line_and_999(dispatcher, fixed_now):
+    await ActionSafety().run(
+        dispatcher, make_tracker("urgent_symptom", safety=safety("urgent")), {}
+    )
+    said = texts(dispatcher)
+    assert GENERIC_ADVICE_LINE in said
+    assert "999" in said and "A&E" in said
+    assert "don't wait for the next appointment" in said
+    payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert "/ask_face_to_face" in payloads
+
+
+async def test_urgent_signed_in_gets_their_hospital_line(dispatcher, seeded_db):
+    tracker = make_tracker("urgent_symptom", patient="demo-clinic", safety=safety("urgent"))
+    await ActionSafety().run(dispatcher, tracker, {})
+    assert "St Example's Hospital's 24-hour advice line on 0113 496 0000" in texts(dispatcher)
+
+
+async def test_urgent_about_someone_else(dispatcher, fixed_now):
+    tracker = make_tracker("urgent_symptom", safety=safety("urgent", someone_else=True))
+    await ActionSafety().run(dispatcher, tracker, {})
+    assert "about them" in texts(dispatcher)
+
+
+async def test_crisis_gives_samaritans_and_999(dispatcher, fixed_now):
+    tracker = make_tracker("crisis", safety=safety("crisis", classifier_intent="crisis"))
+    await ActionSafety().run(dispatcher, tracker, {})
+    said = texts(dispatcher)
+    assert "116 123" in said and "999" in said and "hospital team" in said
+    payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert "/crisis" not in payloads
+
+
+async def test_safety_answer_survives_a_database_outage(dispatcher, env_settings, fixed_now):
+    from actions import common
+
+    env_settings(DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    common._sessions.cache_clear()
+    tracker = make_tracker("urgent_symptom", patient="demo-clinic", safety=safety("urgent"))
+    await ActionSafety().run(dispatcher, tracker, {})
+    common._sessions.cache_clear()
+    assert GENERIC_ADVICE_LINE in texts(dispatcher)
