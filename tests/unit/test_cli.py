@@ -31,7 +31,9 @@ def test_token_refuses_bad_minutes(settings, capsys) -> None:
 
 
 def test_token_refuses_dev_secret_in_production(env_settings, capsys) -> None:
-    env_settings(environment="production", jwt_secret="dev-only-secret-change-me")
+    from bot.config import DEV_SECRET
+
+    env_settings(environment="production", jwt_secret=DEV_SECRET)
     assert main(["token", "demo-video"]) == 1
     assert "JWT_SECRET must be set in production" in capsys.readouterr().err
 
