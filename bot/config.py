@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     fever_threshold_c: float = 37.5
     spacy_model_dir: Path = PROJECT_ROOT / ".build" / "spacy-en-lookup"
-    safety_terms_file: Path = PROJECT_ROOT / "data" / "safety" / "terms.yml"
+    safety_terms_file: Path = PROJECT_ROOT / "content" / "safety_terms.yml"
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     widget_port: int = 8080
     allowed_origins: str = "http://localhost:8080,http://127.0.0.1:8080"

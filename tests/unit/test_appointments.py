@@ -89,8 +89,9 @@ def test_no_appointment_heard_shows_what_is_booked() -> None:
     assert "Nurse Jo Bloggs" in no_appointment_heard_reply(patient(), None).text
 
 
-@pytest.mark.parametrize(("auth", "text"), [(None, SIGN_IN), ("anonymous", SIGN_IN),
-                                            ("rejected", SIGN_IN_AGAIN)])
+@pytest.mark.parametrize(
+    ("auth", "text"), [(None, SIGN_IN), ("anonymous", SIGN_IN), ("rejected", SIGN_IN_AGAIN)]
+)
 def test_sign_in_reply_reveals_nothing(auth: str | None, text: str) -> None:
     assert sign_in_reply(auth).text == text
 
@@ -113,9 +114,7 @@ def test_stage_without_treatment_end_date() -> None:
 
 
 def test_calendar_file_is_valid_ics_without_names() -> None:
-    ics = calendar_file(
-        appointment("face_to_face", location="Haematology, Level 2; Room 4"), NOW
-    )
+    ics = calendar_file(appointment("face_to_face", location="Haematology, Level 2; Room 4"), NOW)
     lines = ics.split("\r\n")
     assert lines[0] == "BEGIN:VCALENDAR" and lines[-2] == "END:VCALENDAR" and ics.endswith("\r\n")
     assert "DTSTART:20261203T103000Z" in lines

@@ -7,9 +7,16 @@ from bot.schedule import describe_duration, months_between, phase_for, position
 
 @pytest.mark.parametrize(
     ("months", "interval", "key"),
-    [(0, 3, "first_two_years"), (23, 3, "first_two_years"), (24, 4, "years_three_four"),
-     (47, 4, "years_three_four"), (48, 6, "year_five"), (59, 6, "year_five"),
-     (60, 12, "long_term"), (200, 12, "long_term")],
+    [
+        (0, 3, "first_two_years"),
+        (23, 3, "first_two_years"),
+        (24, 4, "years_three_four"),
+        (47, 4, "years_three_four"),
+        (48, 6, "year_five"),
+        (59, 6, "year_five"),
+        (60, 12, "long_term"),
+        (200, 12, "long_term"),
+    ],
 )
 def test_phase_boundaries(months: int, interval: int, key: str) -> None:
     phase = phase_for(months)

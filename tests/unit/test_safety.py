@@ -1,0 +1,439 @@
+"""Safety screening: the evaluation table, thresholds, negation and robustness."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import bot.nlp
+from bot import safety
+from bot.config import PROJECT_ROOT, get_settings
+from bot.safety import (
+    CRISIS,
+    URGENT,
+    Screener,
+    Screening,
+    TermsError,
+    evaluate_table,
+    get_screener,
+    load_terms,
+)
+
+TABLE_PATH = PROJECT_ROOT / "tests" / "safety" / "phrases.yml"
+TERMS_PATH = PROJECT_ROOT / "content" / "safety_terms.yml"
+TABLE = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8"))
+
+
+def _entries(section: str) -> list:
+    return [pytest.param(e["text"], e["expect"], id=e["text"][:60]) for e in TABLE[section]]
+
+
+@pytest.fixture(scope="session")
+def nlp(tmp_path_factory: pytest.TempPathFactory):
+    target = tmp_path_factory.mktemp("spacy") / "nlp"
+    bot.nlp.save_pipeline(target)
+    return bot.nlp.load_pipeline(target)
+
+
+@pytest.fixture(scope="session")
+def terms() -> dict:
+    return load_terms(TERMS_PATH)
+
+
+@pytest.fixture(scope="session")
+def screener(nlp, terms) -> Screener:
+    return Screener(terms, nlp, fever_threshold_c=37.5)
+
+
+@pytest.fixture(scope="session")
+def low_threshold(nlp, terms) -> Screener:
+    return Screener(terms, nlp, fever_threshold_c=37.0)
+
+
+# ---------------------------------------------------------------- the table
+
+
+def test_table_is_big_enough() -> None:
+    assert len(TABLE["urgent"]) >= 60
+    assert len(TABLE["crisis"]) >= 15
+    assert len(TABLE["lookalikes"]) >= 20
+    for section in ("urgent", "crisis"):
+        for entry in TABLE[section]:
+            assert entry["text"] and entry["expect"], entry
+
+
+@pytest.mark.parametrize(("text", "expect"), _entries("urgent"))
+def test_urgent_phrasings_are_caught(screener: Screener, text: str, expect: list[str]) -> None:
+    result = screener.screen(text)
+    assert result.category == URGENT, result
+    assert set(expect) & set(result.signals), result
+
+
+@pytest.mark.parametrize(("text", "expect"), _entries("crisis"))
+def test_crisis_phrasings_are_caught(screener: Screener, text: str, expect: list[str]) -> None:
+    result = screener.screen(text)
+    assert result.category == CRISIS, result
+    assert set(expect) & set(result.signals), result
+
+
+@pytest.mark.parametrize("text", [pytest.param(t, id=t[:60]) for t in TABLE["lookalikes"]])
+def test_lookalikes_are_not_flagged(screener: Screener, text: str) -> None:
+    result = screener.screen(text)
+    assert not result.is_flagged, result
+
+
+def test_evaluate_table_reports_sensitivity_and_misses(screener: Screener) -> None:
+    report = evaluate_table(screener, TABLE)
+    assert report["urgent"]["sensitivity"] == 1.0
+    assert report["crisis"]["sensitivity"] == 1.0
+    assert report["lookalikes"]["false_alarms"] == 0
+    assert report["misses"] == []
+
+    small = {
+        "urgent": [{"text": "my temp is 38.6", "expect": ["temperature_reading"]}],
+        "crisis": [{"text": "what time is clinic", "expect": ["suicidal"]}],
+        "lookalikes": ["I have a fever"],
+    }
+    report = evaluate_table(screener, small)
+    assert report["urgent"] == {"total": 1, "caught": 1, "sensitivity": 1.0}
+    assert report["crisis"] == {"total": 1, "caught": 0, "sensitivity": 0.0}
+    assert report["lookalikes"]["false_alarms"] == 1
+    assert report["lookalikes"]["false_alarm_rate"] == 1.0
+    assert [m["section"] for m in report["misses"]] == ["crisis", "lookalikes"]
+    assert report["misses"][1]["signals"] == ["fever"]
+
+
+def test_evaluate_table_with_empty_sections(screener: Screener) -> None:
+    report = evaluate_table(screener, {})
+    assert report["urgent"]["sensitivity"] is None
+    assert report["lookalikes"]["false_alarm_rate"] is None
+
+
+# ------------------------------------------------------- temperature numbers
+
+
+def test_threshold_is_configurable(screener: Screener, low_threshold: Screener) -> None:
+    assert not screener.screen("my temp is 37.4").is_flagged
+    assert low_threshold.screen("my temp is 37.4").signals == ("temperature_reading",)
+    assert not low_threshold.screen("my temp is 36.9").is_flagged
+
+
+def test_threshold_is_inclusive(screener: Screener) -> None:
+    assert screener.screen("temp 37.5").signals == ("temperature_reading",)
+    assert not screener.screen("temp 37.49").is_flagged
+
+
+def test_default_threshold_comes_from_settings(monkeypatch: pytest.MonkeyPatch, nlp) -> None:
+    monkeypatch.setenv("FEVER_THRESHOLD_C", "37.0")
+    get_settings.cache_clear()
+    get_screener.cache_clear()
+    monkeypatch.setattr(bot.nlp, "load_pipeline", lambda path=None: nlp)
+    try:
+        assert get_screener().fever_threshold_c == 37.0
+        assert get_screener().screen("temp 37.2").is_flagged
+    finally:
+        get_settings.cache_clear()
+        get_screener.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("temp 101F", True),
+        ("temperature 100.4 f", True),
+        ("101 degrees fahrenheit", True),
+        ("temp 99.5F", True),  # exactly 37.5 C
+        ("temp 98.6F", False),
+        ("temp 99F", False),
+        ("my temp is 100", True),  # no unit: read as Fahrenheit by range
+        ("38.5C", True),
+        ("38°C", True),
+        ("38 degrees", True),
+        ("38.2 °c", True),
+        ("temp thirty eight point five", True),
+        ("temp 37,8", True),  # decimal comma
+        ("temp 36,9", False),
+    ],
+)
+def test_units_and_fahrenheit_conversion(screener: Screener, text: str, flagged: bool) -> None:
+    assert screener.screen(text).is_flagged is flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 38 years old",
+        "room 38",
+        "my appointment on the 38th",
+        "38",
+        "my platelets were 38 last time",
+        "pulse 101, temperature fine",
+        "can I come at 10:38?",
+        "it's 38 degrees outside today",
+        "my blood pressure was 138/85",
+        "temp 380",
+    ],
+)
+def test_numbers_that_are_not_temperatures(screener: Screener, text: str) -> None:
+    assert not screener.screen(text).is_flagged
+
+
+# ------------------------------------------------------------------ negation
+
+
+@pytest.mark.parametrize(
+    ("text", "signals"),
+    [
+        ("I haven't had any fever, what happens at clinic?", ()),
+        ("no fever", ()),
+        ("never had a fever since treatment", ()),
+        ("no sign of fever", ()),
+        ("denies fever", ()),
+        ("without any bleeding", ()),
+        ("no temperature but my nose has been bleeding for an hour", ("bleeding",)),
+        ("Not feverish but temp is 38.4", ("temperature_reading",)),
+        ("no fever; however I am short of breath", ("breathless",)),
+        ("no fever though I keep being sick", ("vomiting",)),
+        ("no fever and my gums are bleeding", ("bleeding",)),
+        ("my temperature hasn't gone over 38", ()),
+        ("not sure if it's a fever", ("fever",)),
+        ("I can't stop shivering", ("shivering",)),
+        ("I've never felt so ill", ("suddenly_unwell",)),
+    ],
+)
+def test_negation_scope_ends_at_clause_boundaries(
+    screener: Screener, text: str, signals: tuple[str, ...]
+) -> None:
+    assert screener.screen(text).signals == signals
+
+
+def test_negation_does_not_hide_crisis_language(screener: Screener) -> None:
+    # Deliberate (safety_terms.yml): denials still get the gentle crisis reply.
+    assert screener.screen("I'm not suicidal but I do think about it").category == CRISIS
+
+
+def test_anchored_phrase_must_end_the_clause(screener: Screener) -> None:
+    assert screener.screen("I don't want to be here.").category == CRISIS
+    assert not screener.screen("I don't want to be here all day at clinic").is_flagged
+
+
+# ------------------------------------------- hypothetical and administrative
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Should I worry about a fever?",
+        "what temperature counts as a fever?",
+        "what should I do if I get a temperature",
+    ],
+)
+def test_hypothetical_fever_questions_are_flagged(screener: Screener, text: str) -> None:
+    assert screener.screen(text).signals == ("fever",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "they'll check my temperature and blood pressure at clinic?",
+        "what do they check at a face to face appointment, like temperature and weight",
+        "they took my temperature at clinic",
+        "do I need to have a temperature check first?",
+    ],
+)
+def test_administrative_temperature_is_harmless(screener: Screener, text: str) -> None:
+    assert not screener.screen(text).is_flagged
+
+
+def test_measured_temperature_with_a_fever_number_still_flags(screener: Screener) -> None:
+    result = screener.screen("they took my temperature and it was 38.5")
+    assert result.signals == ("temperature_reading",)
+
+
+# ------------------------------------------------------ who, and precedence
+
+
+@pytest.mark.parametrize(
+    ("text", "someone_else"),
+    [
+        ("my daughter is burning up", True),
+        ("my son has a temperature", True),
+        ("my husband is shivering and confused", True),
+        ("my little one has a rash", True),
+        ("she's got a temp of 38.6", True),
+        ("I am burning up", False),
+        ("I have a temperature of 38.5", False),
+    ],
+)
+def test_third_person_detection(screener: Screener, text: str, someone_else: bool) -> None:
+    result = screener.screen(text)
+    assert result.is_flagged
+    assert result.about_someone_else is someone_else
+
+
+def test_crisis_outranks_urgent(screener: Screener) -> None:
+    result = screener.screen("temp is 38.9 and I want to kill myself")
+    assert result.category == CRISIS
+    assert result.signals == ("suicidal", "temperature_reading")
+
+
+def test_signals_are_sorted_and_unique(screener: Screener) -> None:
+    result = screener.screen("fever, fever, shivery, rigors and a nosebleed, temp 39")
+    assert result.signals == ("bleeding", "fever", "shivering", "temperature_reading")
+
+
+def test_screening_value_object() -> None:
+    empty = Screening(category=None)
+    assert not empty.is_flagged
+    assert empty.signals == ()
+    assert Screening(category=URGENT, signals=("fever",)).is_flagged
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        empty.category = URGENT  # type: ignore[misc]
+
+
+# ------------------------------------------------------------- robustness
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "\n\n\t",
+        "😀🎉👍",
+        "<b></b>",
+        "<script>alert('hi')</script>",
+        "'; DROP TABLE appointments; --",
+        "1; SELECT * FROM users WHERE name = '' OR 1=1 --",
+        "\x00\x01\x02",
+        "a" * 20_000,
+        "?!.,;:" * 100,
+        "&lt;&gt;&amp;&#x27;",
+        "\u200b\u200b",
+    ],
+)
+def test_odd_input_is_safe(screener: Screener, text: str) -> None:
+    assert screener.screen(text) == Screening(category=None)
+
+
+def test_none_is_treated_as_empty(screener: Screener) -> None:
+    assert not screener.screen(None).is_flagged  # type: ignore[arg-type]
+
+
+def test_symptoms_inside_markup_and_emoji_are_found(screener: Screener) -> None:
+    assert screener.screen("<p>temp <b>38.7</b> &amp; shivery</p>").signals == (
+        "shivering",
+        "temperature_reading",
+    )
+    assert screener.screen("🤒🤒 feel awful").signals == ("fever",)
+    assert screener.screen("can\u2019t catch my breath 😰").signals == ("breathless",)
+
+
+def test_huge_input_is_capped_but_both_ends_are_screened(screener: Screener) -> None:
+    filler = "I have a question about my appointment letter. " * 5_000
+    start = time.perf_counter()
+    assert screener.screen("my temp is 38.9. " + filler).signals == ("temperature_reading",)
+    assert screener.screen(filler + " and now I'm coughing up blood").signals == ("bleeding",)
+    assert not screener.screen(filler).is_flagged
+    assert time.perf_counter() - start < 10
+
+
+def test_message_text_never_reaches_the_logs(
+    screener: Screener, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "Zebedee"
+    caplog.set_level(logging.DEBUG, logger="bot.safety")
+    screener.screen(f"{secret} here, temp 38.8 and I want to end it all")
+    screener.screen(f"{secret} asks about parking")
+    screener.screen(f"{secret} " * 3_000)
+    assert caplog.records, "expected the screen to log its outcome"
+    for record in caplog.records:
+        rendered = record.getMessage()
+        assert secret not in rendered
+        assert "38.8" not in rendered
+        assert "end it all" not in rendered
+    flagged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert flagged == [
+        "safety screen flagged: category=crisis signals=suicidal,temperature_reading"
+    ]
+
+
+# ---------------------------------------------------- construction and terms
+
+
+def test_get_screener_is_lazy_and_cached(monkeypatch: pytest.MonkeyPatch, nlp) -> None:
+    calls: list[object] = []
+
+    def fake_load(path: Path | None = None):
+        calls.append(path)
+        return nlp
+
+    get_screener.cache_clear()
+    monkeypatch.setattr(bot.nlp, "load_pipeline", fake_load)
+    try:
+        first = get_screener()
+        assert get_screener() is first
+        assert len(calls) == 1
+        assert first.screen("my son has a temperature").is_flagged
+    finally:
+        get_screener.cache_clear()
+
+
+def test_importing_the_module_loads_nothing_heavy() -> None:
+    code = "import sys, bot.safety; print('spacy' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_module_does_not_import_rasa() -> None:
+    source = Path(safety.__file__).read_text(encoding="utf-8")
+    assert "import rasa" not in source
+    assert "from rasa" not in source
+
+
+def test_terms_missing_a_signal_are_rejected(terms: dict, nlp) -> None:
+    broken = {**terms, "urgent": {k: v for k, v in terms["urgent"].items() if k != "bleeding"}}
+    with pytest.raises(TermsError, match="bleeding"):
+        Screener(broken, nlp)
+
+
+def test_unquoted_yaml_no_is_rejected(terms: dict, nlp) -> None:
+    broken = {**terms, "negation": {**terms["negation"], "cues": [False, "not"]}}
+    with pytest.raises(TermsError, match="quote"):
+        Screener(broken, nlp)
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["(unclosed group", "... leading gap", "trailing gap ...", "[only optional]", "a $ b"],
+)
+def test_bad_phrase_syntax_is_reported(terms: dict, nlp, phrase: str) -> None:
+    urgent = {**terms["urgent"], "fever": {"phrases": [phrase]}}
+    with pytest.raises(TermsError):
+        Screener({**terms, "urgent": urgent}, nlp)
+
+
+def test_raw_spacy_patterns_are_supported(terms: dict, nlp) -> None:
+    urgent = {**terms["urgent"], "chest_pain": {"patterns": [[{"LOWER": "angina"}]]}}
+    custom = Screener({**terms, "urgent": urgent}, nlp)
+    assert custom.screen("I think it is angina").signals == ("chest_pain",)
+
+
+def test_pipeline_without_lemmas_is_refused(terms: dict) -> None:
+    import spacy
+
+    with pytest.raises(ValueError, match="lemmatiser"):
+        Screener(terms, spacy.blank("en"))
