@@ -61,16 +61,22 @@ class Report:
             "urgent_sensitivity": ratio(self.urgent_caught, self.urgent_total),
             "crisis_sensitivity": ratio(self.crisis_caught, self.crisis_total),
             "in_scope_false_alarm_rate": ratio(self.in_scope_false_alarms, self.in_scope_total),
-            "lookalike_false_alarm_rate": ratio(
-                self.lookalike_false_alarms, self.lookalikes_total
-            ),
+            "lookalike_false_alarm_rate": ratio(self.lookalike_false_alarms, self.lookalikes_total),
         }
 
     def failures(self) -> list[str]:
         """Targets that were missed."""
         r = self.ratios()
-        failed = [k for k in ("in_scope_accuracy", "unrelated_rejection", "urgent_sensitivity",
-                              "crisis_sensitivity") if r[k] < TARGETS[k]]
+        failed = [
+            k
+            for k in (
+                "in_scope_accuracy",
+                "unrelated_rejection",
+                "urgent_sensitivity",
+                "crisis_sensitivity",
+            )
+            if r[k] < TARGETS[k]
+        ]
         if r["in_scope_false_alarm_rate"] > TARGETS["in_scope_false_alarm_rate_max"]:
             failed.append("in_scope_false_alarm_rate")
         if self.lookalike_false_alarms:
@@ -98,8 +104,14 @@ async def evaluate(model_path: Path) -> Report:
             report.in_scope_correct += 1
         else:
             report.confusions[(item["intent"], predicted)] += 1
-            report.misses.append({"set": "in_scope", "expected": item["intent"],
-                                  "got": predicted, "text": item["text"]})
+            report.misses.append(
+                {
+                    "set": "in_scope",
+                    "expected": item["intent"],
+                    "got": predicted,
+                    "text": item["text"],
+                }
+            )
         if predicted in SAFETY_INTENTS:
             report.in_scope_false_alarms += 1
     for text in heldout["unrelated"]:
@@ -136,18 +148,30 @@ def main(argv: list[str] | None = None) -> int:
     report = asyncio.run(evaluate(Path(args.model)))
     ratios = report.ratios()
     print("\nHeld-out evaluation (never trained on)")
-    print(f"  in-scope paraphrases answered correctly: {report.in_scope_correct}/"
-          f"{report.in_scope_total} = {ratios['in_scope_accuracy']:.1%} (target >= 95%)")
-    print(f"  unrelated messages declined:             {report.unrelated_rejected}/"
-          f"{report.unrelated_total} = {ratios['unrelated_rejection']:.1%} (target >= 95%)")
-    print(f"  urgent phrasings caught:                 {report.urgent_caught}/"
-          f"{report.urgent_total} = {ratios['urgent_sensitivity']:.1%} (target 100%)")
-    print(f"  crisis phrasings caught:                 {report.crisis_caught}/"
-          f"{report.crisis_total} = {ratios['crisis_sensitivity']:.1%} (target 100%)")
-    print(f"  false alarms on in-scope questions:      {report.in_scope_false_alarms}/"
-          f"{report.in_scope_total} = {ratios['in_scope_false_alarm_rate']:.1%} (target <= 2%)")
-    print(f"  false alarms on look-alikes:             {report.lookalike_false_alarms}/"
-          f"{report.lookalikes_total}")
+    print(
+        f"  in-scope paraphrases answered correctly: {report.in_scope_correct}/"
+        f"{report.in_scope_total} = {ratios['in_scope_accuracy']:.1%} (target >= 95%)"
+    )
+    print(
+        f"  unrelated messages declined:             {report.unrelated_rejected}/"
+        f"{report.unrelated_total} = {ratios['unrelated_rejection']:.1%} (target >= 95%)"
+    )
+    print(
+        f"  urgent phrasings caught:                 {report.urgent_caught}/"
+        f"{report.urgent_total} = {ratios['urgent_sensitivity']:.1%} (target 100%)"
+    )
+    print(
+        f"  crisis phrasings caught:                 {report.crisis_caught}/"
+        f"{report.crisis_total} = {ratios['crisis_sensitivity']:.1%} (target 100%)"
+    )
+    print(
+        f"  false alarms on in-scope questions:      {report.in_scope_false_alarms}/"
+        f"{report.in_scope_total} = {ratios['in_scope_false_alarm_rate']:.1%} (target <= 2%)"
+    )
+    print(
+        f"  false alarms on look-alikes:             {report.lookalike_false_alarms}/"
+        f"{report.lookalikes_total}"
+    )
     if report.confusions:
         print("  confusions (expected -> got):")
         for (expected, got), n in report.confusions.most_common():

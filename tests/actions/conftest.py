@@ -32,8 +32,12 @@ def make_tracker(
     metadata.update(
         {VERIFIED_PATIENT_KEY: patient, AUTH_KEY: auth or ("verified" if patient else "anonymous")}
     )
-    latest = {"intent": {"name": intent, "confidence": 1.0}, "entities": [], "text": text,
-              "metadata": metadata}
+    latest = {
+        "intent": {"name": intent, "confidence": 1.0},
+        "entities": [],
+        "text": text,
+        "metadata": metadata,
+    }
     if safety is not None:
         latest["safety"] = safety
     return Tracker(

@@ -51,9 +51,7 @@ async def test_nothing_booked_names_nurse(dispatcher, seeded_db, portal_id):
     assert "specialist nurse, " in said and "0113 496 01" in said
 
 
-@pytest.mark.parametrize(
-    ("auth", "expected"), [(None, SIGN_IN), ("rejected", SIGN_IN_AGAIN)]
-)
+@pytest.mark.parametrize(("auth", "expected"), [(None, SIGN_IN), ("rejected", SIGN_IN_AGAIN)])
 async def test_anonymous_gets_sign_in_and_nothing_personal(dispatcher, seeded_db, auth, expected):
     # Client-sent metadata claiming to be a patient is ignored: only the channel's key counts.
     tracker = make_tracker(

@@ -4,8 +4,12 @@ from tests.actions.conftest import make_tracker, texts
 
 
 def safety(category, classifier_intent="ask_face_to_face", someone_else=False):
-    return {"category": category, "signals": ["fever"], "about_someone_else": someone_else,
-            "classifier_intent": classifier_intent}
+    return {
+        "category": category,
+        "signals": ["fever"],
+        "about_someone_else": someone_else,
+        "classifier_intent": classifier_intent,
+    }
 
 
 async def test_urgent_anonymous_gets_generic_line_and_999(dispatcher, fixed_now):
