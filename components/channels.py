@@ -96,6 +96,11 @@ class TokenRestInput(InputChannel):
                         [{"recipient_id": sender, "text": SORRY_REPLY}], status=500
                     )
                 replies.extend({**m, "recipient_id": sender} for m in collector.messages)
+                if not collector.messages:
+                    # Rasa swallows action-server failures and answers nothing; never leave a
+                    # patient with silence, and keep the safety signposting in the apology.
+                    logger.error("rest channel: no reply produced")
+                    replies.append({"recipient_id": sender, "text": SORRY_REPLY})
             logger.info("rest message handled (auth=%s)", metadata[AUTH_KEY])
             return response.json(replies)
 

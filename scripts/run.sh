@@ -16,11 +16,13 @@ stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/de
 trap stop INT TERM EXIT
 
 # The action server has no authentication, so it only listens on loopback.
-SANIC_HOST=127.0.0.1 "$VENV/python" -m rasa_sdk --actions actions --port 5055 --quiet \
+SANIC_HOST=127.0.0.1 "$VENV/python" -m rasa_sdk --actions actions --port 5055 \
+  --logging-config_file logging.yml \
   >var/log/actions.log 2>&1 &
 pids+=($!)
 "$VENV/rasa" run --model models/current.tar.gz --credentials credentials.yml \
   --endpoints endpoints.yml --interface "$RASA_INTERFACE" --port "$RASA_PORT" \
+  --logging-config-file logging.yml \
   >var/log/rasa.log 2>&1 &
 pids+=($!)
 

@@ -1,0 +1,146 @@
+"""Start the real action server and Rasa server on free loopback ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "current.tar.gz"
+
+
+def free_port() -> int:
+    """A TCP port nobody is listening on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Servers:
+    """A running action server and Rasa server, and where their logs go."""
+
+    rasa_url: str
+    workdir: Path
+    env: dict[str, str]
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def post(
+        self, message: object, sender: str = "e2e", token: str | None = None, **extra: object
+    ) -> requests.Response:
+        """Send one message over REST, as a patient's client would."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body = {"sender": sender, "message": message, **extra}
+        return requests.post(
+            f"{self.rasa_url}/webhooks/rest/webhook", json=body, headers=headers, timeout=60
+        )
+
+    def say(self, message: str, sender: str = "e2e", token: str | None = None) -> str:
+        """Send a message and return all reply texts joined."""
+        response = self.post(message, sender, token)
+        response.raise_for_status()
+        return "\n".join(m.get("text", "") for m in response.json())
+
+    def logs(self) -> str:
+        """Everything both servers have logged so far."""
+        return "".join(p.read_text(errors="replace") for p in self.workdir.glob("*.log"))
+
+    def stop(self) -> None:
+        """Stop both servers."""
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def start_servers(
+    workdir: Path, database_url: str, extra_env: dict[str, str] | None = None, timeout: float = 180
+) -> Servers:
+    """Migrate and seed the database, then start both servers and wait for Rasa to answer."""
+    action_port, rasa_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": "e2e-secret-that-is-long-enough-for-hs256-keys",
+        "PYTHONUNBUFFERED": "1",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
+    }
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        (ROOT / "endpoints.yml")
+        .read_text()
+        .replace("http://127.0.0.1:5055/webhook", f"http://127.0.0.1:{action_port}/webhook")
+    )
+    subprocess.run(
+        [str(VENV_BIN / "bot"), "seed-demo"], env=env, check=True, cwd=ROOT, capture_output=True
+    )
+    servers = Servers(f"http://127.0.0.1:{rasa_port}", workdir, env)
+    logging_config = str(ROOT / "logging.yml")
+    action_cmd = [
+        sys.executable,
+        "-m",
+        "rasa_sdk",
+        "--actions",
+        "actions",
+        "--port",
+        str(action_port),
+        "--logging-config_file",
+        logging_config,
+    ]
+    rasa_cmd = [
+        str(VENV_BIN / "rasa"),
+        "run",
+        "--model",
+        str(MODEL),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--endpoints",
+        str(endpoints),
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(rasa_port),
+        "--logging-config-file",
+        logging_config,
+    ]
+    # The action server has no authentication: it listens on loopback only.
+    for name, cmd, extra in (
+        ("actions", action_cmd, {"SANIC_HOST": "127.0.0.1"}),
+        ("rasa", rasa_cmd, {}),
+    ):
+        with open(workdir / f"{name}.log", "w") as log:
+            servers.processes.append(
+                subprocess.Popen(
+                    cmd, cwd=ROOT, env={**env, **extra}, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in servers.processes):
+            servers.stop()
+            raise RuntimeError(f"a server exited early:\n{servers.logs()[-4000:]}")
+        try:
+            if (
+                requests.get(f"{servers.rasa_url}/webhooks/rest/", timeout=2).ok
+                and requests.get(f"http://127.0.0.1:{action_port}/health", timeout=2).ok
+            ):
+                return servers
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    servers.stop()
+    raise RuntimeError(f"servers did not start in {timeout}s:\n{servers.logs()[-4000:]}")
