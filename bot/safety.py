@@ -58,6 +58,7 @@ REQUIRED_SIGNALS: dict[str, frozenset[str]] = {
 
 MAX_CHARS = 5_000
 GAP_WORDS = 3
+NORMAL_READING_FLOOR_C = 34.0  # below this a number is unlikely to be a body temperature
 MAX_PATTERNS_PER_PHRASE = 5_000
 
 _SENTENCE_END_CHARS = set(".!?;…")
@@ -463,6 +464,8 @@ class Screener:
         found, discounted = self._find_signals(doc)
         if self._has_fever_reading(doc, cleaned):
             found[READING_SIGNAL] = URGENT
+        elif self._normal_reading_seen(cleaned):
+            discounted.add(READING_SIGNAL)
         category = next((c for c in CATEGORIES if c in found.values()), None)
         result = Screening(
             category=category,
@@ -552,6 +555,15 @@ class Screener:
                 if self._is_negated(doc, first, pseudo):
                     continue
             return True
+        return False
+
+    def _normal_reading_seen(self, text: str) -> bool:
+        # A body temperature below the threshold ("36.8 this morning") is a reading the
+        # screen has judged, so a classifier's red-flag guess must not overrule it.
+        for match in _READING_RE.finditer(text):
+            celsius = self._to_celsius(match)
+            if celsius is not None and NORMAL_READING_FLOOR_C <= celsius < self.fever_threshold_c:
+                return True
         return False
 
     def _to_celsius(self, match: re.Match[str]) -> float | None:

@@ -3,7 +3,8 @@
 The screen (bot/safety.py) is rule-based and reviewable. If it finds urgent symptoms or crisis
 language, the intent becomes `urgent_symptom` or `crisis` whatever the classifier thought.
 
-If it finds none, the classifier's own guess of a safety intent stands only as a second net:
+It runs last in the pipeline, so nothing after it can undo a red flag. If it finds none, the
+classifier's own guess of a safety intent stands only as a second net:
 when it is confident (`classifier_min_confidence`) and the screen did not see and discount the
 words itself (negated or harmless, as in "no fever, when is clinic?"). Otherwise the guess is
 replaced by the next-best intent, so look-alikes get their normal answer.
@@ -28,26 +29,49 @@ logger = logging.getLogger(__name__)
 
 SAFETY_INTENTS = {"urgent": "urgent_symptom", "crisis": "crisis"}
 SAFETY_KEY = "safety"
+FALLBACK_INTENT = "nlu_fallback"
 
 
-def apply_screening(message: Message, screening: Screening, min_confidence: float) -> str:
+def _without_safety(ranking: list[dict[str, Any]], fallback_threshold: float) -> list[dict]:
+    """The ranking without the safety intents, renormalised; nlu_fallback first if unsure."""
+    rest = [r for r in ranking if r.get("name") not in SAFETY_INTENTS.values()]
+    total = sum(r.get("confidence") or 0.0 for r in rest)
+    rest = (
+        [{**r, "confidence": (r.get("confidence") or 0.0) / total} for r in rest] if total else []
+    )
+    if not rest or rest[0]["confidence"] < fallback_threshold:
+        return [{"name": FALLBACK_INTENT, "confidence": 1.0}, *rest]
+    return rest
+
+
+def apply_screening(
+    message: Message, screening: Screening, min_confidence: float, fallback_threshold: float
+) -> str:
     """Set the message's intent from a screening result; return who decided (for the log)."""
     intent = message.get(INTENT) or {}
     ranking = list(message.get(INTENT_RANKING_KEY) or [])
-    classifier_intent = intent.get("name")
+    # The classifier's own guess, before the fallback classifier may have replaced it.
+    classifier_intent = next(
+        (r.get("name") for r in ranking if r.get("name") != FALLBACK_INTENT), intent.get("name")
+    )
+    classifier_confidence = next(
+        (r.get("confidence") or 0.0 for r in ranking if r.get("name") == classifier_intent), 0.0
+    )
     decided = "screen" if screening.category else "none"
     if screening.category:
         forced = {"name": SAFETY_INTENTS[screening.category], "confidence": 1.0}
+        others = [r for r in ranking if r.get("name") != forced["name"]]
         message.set(INTENT, forced, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [forced, *ranking], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [forced, *others], add_to_output=True)
     elif classifier_intent in SAFETY_INTENTS.values() and (
-        screening.discounted or (intent.get("confidence") or 0.0) < min_confidence
+        screening.discounted or classifier_confidence < min_confidence
     ):
-        rest = [r for r in ranking if r.get("name") not in SAFETY_INTENTS.values()]
-        fallback = rest[0] if rest else {"name": "nlu_fallback", "confidence": 1.0}
-        message.set(INTENT, fallback, add_to_output=True)
+        rest = _without_safety(ranking, fallback_threshold)
+        message.set(INTENT, rest[0], add_to_output=True)
         message.set(INTENT_RANKING_KEY, rest, add_to_output=True)
     elif classifier_intent in SAFETY_INTENTS.values():
+        forced = {"name": classifier_intent, "confidence": 1.0}
+        message.set(INTENT, forced, add_to_output=True)
         decided = "classifier"
     message.set(
         SAFETY_KEY,
@@ -73,12 +97,15 @@ class SafetyScreen(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """How sure the classifier must be for its own red-flag guess to stand."""
-        return {"classifier_min_confidence": 0.8}
+        """How sure the classifier must be for its own red-flag guess to stand, and the
+        fallback threshold to re-apply when a red-flag guess is set aside (keep it equal to
+        the FallbackClassifier's)."""
+        return {"classifier_min_confidence": 0.8, "fallback_threshold": 0.35}
 
     def __init__(self, config: dict[str, Any]) -> None:
         """Keep the component's config."""
         self._min_confidence = float(config["classifier_min_confidence"])
+        self._fallback_threshold = float(config["fallback_threshold"])
 
     @classmethod
     def create(
@@ -97,7 +124,9 @@ class SafetyScreen(GraphComponent):
         screener = get_screener()
         for message in messages:
             screening = screener.screen(message.get(TEXT) or "")
-            decided = apply_screening(message, screening, self._min_confidence)
+            decided = apply_screening(
+                message, screening, self._min_confidence, self._fallback_threshold
+            )
             # Only the decision is logged, never the text.
             intent = (message.get(INTENT) or {}).get("name")
             logger.info("safety screen: %s (decided by %s)", intent, decided)

@@ -7,6 +7,8 @@ VENV=.venv/bin
 RASA_PORT=${RASA_PORT:-5005}
 RASA_INTERFACE=${RASA_INTERFACE:-127.0.0.1}
 mkdir -p var/log
+# No telemetry or crash reports leave the machine: they could carry patient messages.
+export RASA_TELEMETRY_ENABLED=false
 
 "$VENV/bot" db-upgrade
 "$VENV/bot" seed-demo

@@ -74,6 +74,7 @@ def start_servers(
         "DATABASE_URL": database_url,
         "JWT_SECRET": "e2e-secret-that-is-long-enough-for-hs256-keys",
         "PYTHONUNBUFFERED": "1",
+        "RASA_TELEMETRY_ENABLED": "false",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONPATH": str(ROOT),

@@ -1,0 +1,50 @@
+"""The trained model understands patients: held-out targets and the conversation-test texts."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scripts.evaluate import TARGETS, evaluate
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "current.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def agent():
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(MODEL))
+
+
+def story_steps() -> list[tuple[str, str]]:
+    stories = yaml.safe_load((ROOT / "tests" / "test_stories.yml").read_text())["stories"]
+    return [
+        (step["user"].strip(), step["intent"])
+        for story in stories
+        for step in story["steps"]
+        if "user" in step
+    ]
+
+
+@pytest.mark.parametrize(("text", "intent"), story_steps())
+def test_conversation_test_texts_get_their_intent(agent, text: str, intent: str) -> None:
+    parsed = asyncio.run(agent.parse_message(text))
+    assert parsed["intent"]["name"] == intent
+
+
+def test_held_out_targets_are_met() -> None:
+    report = asyncio.run(evaluate(MODEL))
+    ratios = report.ratios()
+    assert ratios["in_scope_accuracy"] >= TARGETS["in_scope_accuracy"], report.misses
+    assert ratios["unrelated_rejection"] >= TARGETS["unrelated_rejection"], report.misses
+    assert ratios["urgent_sensitivity"] == 1.0, report.misses
+    assert ratios["crisis_sensitivity"] == 1.0, report.misses
+    assert ratios["in_scope_false_alarm_rate"] <= TARGETS["in_scope_false_alarm_rate_max"]
+    assert report.lookalike_false_alarms == 0, report.misses
