@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.common import auth_state, db_session, send_answer, send_reply, verified_patient
-from bot import clock, records
+from bot import clock, questions, records
 from bot.appointments import (
     NO_RECORD,
     Reply,
@@ -61,7 +61,15 @@ class ActionNextAppointment(PatientAction):
         """Describe the next booked appointment."""
         now = clock.now()
         appointment = records.next_appointment(session, patient.portal_id, now)
-        return next_appointment_reply(patient, appointment, now)
+        reply = next_appointment_reply(patient, appointment, now)
+        noted = len(questions.list_questions(session, patient.portal_id))
+        if appointment is None or not noted:
+            return reply
+        # Offer back what they wanted to raise at this appointment.
+        return Reply(
+            f"{reply.text} You have {noted} thing{'s' * (noted != 1)} on your list to raise.",
+            (("Show my questions", "/list_questions"), *reply.buttons),
+        )
 
 
 class ActionFollowUpStage(PatientAction):

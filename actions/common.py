@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import clock
+from bot import checklist, clock
 from bot.appointments import Reply
 from bot.content import Answer, load_library
 from bot.db import make_engine, make_session_factory, session_scope
@@ -60,8 +60,28 @@ def send_reply(dispatcher: CollectingDispatcher, reply: Reply) -> None:
         dispatcher.utter_message(json_message=reply.custom)
 
 
-def send_answer(dispatcher: CollectingDispatcher, answer: Answer, extra: str | None = None) -> None:
-    """Send a reviewed answer with its source line, and the review note once it is overdue."""
+CHECKLIST_SLOT = "checklist"
+BACK_TO_CHECKLIST = ("Back to my checklist", "/start_checklist")
+
+
+def active_checklist(tracker: Tracker) -> dict[str, Any] | None:
+    """The pre-call checklist in progress in this conversation, if any."""
+    state = tracker.get_slot(CHECKLIST_SLOT)
+    if isinstance(state, dict) and state.get("items") and not checklist.is_finished(state):
+        return state
+    return None
+
+
+def send_answer(
+    dispatcher: CollectingDispatcher,
+    answer: Answer,
+    extra: str | None = None,
+    tracker: Tracker | None = None,
+) -> None:
+    """Send a reviewed answer with its source line, and the review note once it is overdue.
+
+    With a checklist in progress, a quick reply leads back to it.
+    """
     library = load_library()
     parts = [answer.text]
     if extra:
@@ -70,4 +90,7 @@ def send_answer(dispatcher: CollectingDispatcher, answer: Answer, extra: str | N
     note = library.review_note(answer, clock.now().date())
     if note:
         parts.append(note)
-    dispatcher.utter_message(text="\n\n".join(parts), buttons=as_buttons(answer.buttons))
+    buttons = list(answer.buttons)
+    if tracker is not None and active_checklist(tracker):
+        buttons.append(BACK_TO_CHECKLIST)
+    dispatcher.utter_message(text="\n\n".join(parts), buttons=as_buttons(buttons))

@@ -25,7 +25,7 @@ class AnswerTopic(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Send the answer; no events."""
-        send_answer(dispatcher, load_library().get(self.topic))
+        send_answer(dispatcher, load_library().get(self.topic), tracker=tracker)
         return []
 
 

@@ -25,5 +25,10 @@ class ActionHelpline(Action):
     ) -> list[dict[str, Any]]:
         """Send the helpline answer with today's opening status."""
         status = helpline_status(clock.now())
-        send_answer(dispatcher, load_library().get("helpline"), extra=describe_status(status))
+        send_answer(
+            dispatcher,
+            load_library().get("helpline"),
+            extra=describe_status(status),
+            tracker=tracker,
+        )
         return []

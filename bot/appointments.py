@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -214,4 +215,42 @@ def calendar_reply(
             "mime_type": "text/calendar",
             "ics": calendar_file(appointment, now),
         },
+    )
+
+
+_REASON = re.compile(r"\b(?:because|as|since|cos|cause|coz)\b\s+(?P<reason>.+)$", re.I | re.S)
+
+
+def extract_reason(text: str) -> str | None:
+    """The patient's reason for wanting to come in, if they gave one ("... because ...")."""
+    match = _REASON.search(text or "")
+    if not match:
+        return None
+    reason = " ".join(match.group("reason").split()).strip(" .!?")
+    return reason[:500] or None
+
+
+def face_to_face_reply(
+    appointment: AppointmentView | None, recorded: bool, patient: PatientView
+) -> Reply:
+    """What happens after "I'd rather come in": recorded, already asked, or nothing to change."""
+    if appointment is None:
+        return nothing_booked_reply(patient)
+    when = uk_datetime(appointment.start)
+    if appointment.kind == "face_to_face":
+        return Reply(
+            f"Your next appointment, on {when} (UK time), is already face to face.",
+            (("What happens at clinic", "/ask_face_to_face"),),
+        )
+    if not recorded:
+        return Reply(
+            f"You've already asked to come in instead of your {appointment.kind} appointment on "
+            f"{when}. Your team has the request and will be in touch."
+        )
+    return Reply(
+        f"I've passed on your request to come in face to face instead of your "
+        f"{appointment.kind} appointment on {when} (UK time). Your team will contact you about "
+        "it. They'll do their best, but a change can't be guaranteed, so until you hear from "
+        f"them please plan for the {appointment.kind} appointment. If you need to talk to "
+        f"someone sooner, contact {nurse_contact(patient)}."
     )

@@ -1,11 +1,13 @@
-"""The `bot` command line: database setup, demo data, FHIR import and test tokens."""
+"""The `bot` command line: database setup, demo data, FHIR import, test tokens and staff tools."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -83,6 +85,112 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+# `requests` and `export-questions` are staff tools: they print patients' own words and new
+# numbers to the terminal on purpose (never to logs).
+# Patients' text reaches a staff terminal: drop control characters so it cannot move the
+# cursor or change the terminal (escape sequences), and keep each row on one line.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str | None) -> str:
+    return " ".join(_UNPRINTABLE.sub(" ", text or "").split())
+
+
+def _when(moment: datetime | None) -> str:
+    from bot.timefmt import UK
+
+    if moment is None:
+        return "-"
+    return moment.astimezone(UK).strftime("%d %b %Y %H:%M")
+
+
+def _requests(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.requests import list_requests
+
+    if args.action == "done":
+        return _requests_done(args)
+    with _database(args) as factory, session_scope(factory) as session:
+        views = list_requests(session, include_done=args.all)
+    if not views:
+        print("no requests" if args.all else "no pending requests")
+        return 0
+    kinds = {"face_to_face": "face to face", "number_correction": "new number"}
+    header = ["REF", "TYPE", "PATIENT", "APPOINTMENT", "CREATED (UK)"]
+    if args.all:
+        header.append("STATUS")
+    header.append("DETAIL")
+    rows = []
+    for v in views:
+        row = [
+            v.reference,
+            kinds.get(v.kind, v.kind),
+            _printable(v.portal_id),
+            _when(v.appointment_start) + (f" {v.appointment_kind}" if v.appointment_kind else ""),
+            _when(v.created),
+        ]
+        if args.all:
+            row.append(v.status)
+        row.append(_printable(v.detail) or "-")
+        rows.append(row)
+    # The last column (free text) is not padded, so long reasons do not widen the table.
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+    return 0
+
+
+def _requests_done(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.requests import mark_done, parse_reference
+
+    errors = []
+    for ref in args.refs:
+        try:
+            parse_reference(ref)
+        except ValueError as exc:
+            errors.append(str(exc))
+    if errors:
+        for error in errors:
+            print(f"error: {error}", file=sys.stderr)
+        return 1
+    messages = []
+    with _database(args) as factory, session_scope(factory) as session:
+        for ref in args.refs:
+            shown = ref.strip().lower()
+            try:
+                changed = mark_done(session, ref)
+            except LookupError:
+                errors.append(f"unknown request {shown}")
+                continue
+            messages.append(f"{shown} marked done" if changed else f"{shown} was already done")
+        if errors:
+            # All or nothing, so a typo does not leave staff unsure which ones went through.
+            session.rollback()
+    if errors:
+        for error in errors:
+            print(f"error: {error}", file=sys.stderr)
+        print("error: nothing was marked done", file=sys.stderr)
+        return 1
+    print("\n".join(messages))
+    return 0
+
+
+def _export_questions(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.questions import export_questions
+
+    try:
+        with _database(args) as factory, session_scope(factory) as session:
+            page = export_questions(session, args.patient_id)
+    except LookupError:
+        print(f"error: no patient with portal id {args.patient_id!r}", file=sys.stderr)
+        return 1
+    print(page)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser; add a subcommand with `sub.add_parser` + set_defaults(func)."""
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
@@ -107,6 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("patient_id", metavar="PATIENT_ID", help="the portal id (token 'sub')")
     p.add_argument("--minutes", type=int, default=None, help="lifetime (default: TOKEN_MINUTES)")
     p.set_defaults(func=_token)
+
+    p = sub.add_parser("requests", help="list patients' pending requests, or mark them done")
+    p.add_argument("--all", action="store_true", help="include requests already done")
+    p.set_defaults(func=_requests, action=None)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    done = actions.add_parser("done", help="mark requests done, e.g. `bot requests done f2f-3`")
+    done.add_argument("refs", nargs="+", metavar="REF", help="a reference such as f2f-3 or phone-5")
+
+    p = sub.add_parser("export-questions", help="print a patient's questions as a printable page")
+    p.add_argument("patient_id", metavar="PATIENT_ID", help="the patient's portal id")
+    p.set_defaults(func=_export_questions)
     return parser
 
 

@@ -107,3 +107,135 @@ def test_a_command_is_required(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
+
+
+# --- staff tools: pending requests and a patient's printable questions ---
+
+
+def _seeded(db_url: str, capsys) -> None:
+    assert main(["--database-url", db_url, "seed-demo"]) == 0
+    capsys.readouterr()
+
+
+def _with_session(db_url: str, work) -> object:
+    from bot.db import make_engine, make_session_factory, session_scope
+
+    engine = make_engine(db_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            return work(session)
+    finally:
+        engine.dispose()
+
+
+def _make_requests(db_url: str) -> tuple[str, str]:
+    from bot import clock, records
+    from bot.requests import pending_requests, record_number_correction
+
+    def work(session) -> tuple[str, str]:
+        appt = records.next_appointment(session, "demo-telephone", clock.now())
+        assert records.request_face_to_face(
+            session, "demo-telephone", appt.id, "I can't hear well\x1b[2J on the phone"
+        )
+        assert record_number_correction(session, "demo-video", "07700 900999")
+        refs = [v.reference for v in pending_requests(session)]
+        return next(r for r in refs if r.startswith("f2f-")), next(
+            r for r in refs if r.startswith("phone-")
+        )
+
+    return _with_session(db_url, work)
+
+
+def test_requests_lists_pending(db_url: str, capsys) -> None:
+    _seeded(db_url, capsys)
+    assert main(["--database-url", db_url, "requests"]) == 0
+    assert capsys.readouterr().out.strip() == "no pending requests"
+    f2f_ref, phone_ref = _make_requests(db_url)
+    assert main(["--database-url", db_url, "requests"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "REF",
+        "TYPE",
+        "PATIENT",
+        "APPOINTMENT",
+        "CREATED",
+        "(UK)",
+        "DETAIL",
+    ]
+    assert len(lines) == 3
+    f2f_line = next(line for line in lines if line.startswith(f2f_ref))
+    assert "demo-telephone" in f2f_line and "telephone" in f2f_line
+    # Patient text is shown to staff, but never with terminal control characters.
+    assert "I can't hear well [2J on the phone" in f2f_line and "\x1b" not in out
+    phone_line = next(line for line in lines if line.startswith(phone_ref))
+    assert "demo-video" in phone_line and "07700 900999" in phone_line
+
+
+def test_requests_done_and_all(db_url: str, capsys) -> None:
+    _seeded(db_url, capsys)
+    f2f_ref, phone_ref = _make_requests(db_url)
+    assert main(["--database-url", db_url, "requests", "done", f2f_ref.upper()]) == 0
+    assert capsys.readouterr().out.strip() == f"{f2f_ref} marked done"
+    assert main(["--database-url", db_url, "requests", "done", f2f_ref]) == 0
+    assert capsys.readouterr().out.strip() == f"{f2f_ref} was already done"
+    assert main(["--database-url", db_url, "requests"]) == 0
+    out = capsys.readouterr().out
+    assert phone_ref in out and f2f_ref not in out
+    assert main(["--database-url", db_url, "requests", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert "STATUS" in out.splitlines()[0]
+    assert any(line.startswith(f2f_ref) and " done " in line for line in out.splitlines())
+    assert any(line.startswith(phone_ref) and " pending " in line for line in out.splitlines())
+
+
+def test_requests_done_unknown_refs_change_nothing(db_url: str, capsys) -> None:
+    _seeded(db_url, capsys)
+    f2f_ref, phone_ref = _make_requests(db_url)
+    assert main(["--database-url", db_url, "requests", "done", f2f_ref, "phone-9999"]) == 1
+    captured = capsys.readouterr()
+    assert "error: unknown request phone-9999" in captured.err
+    assert "nothing was marked done" in captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert main(["--database-url", db_url, "requests", "done", "banana"]) == 1
+    assert "'banana' is not a request reference" in capsys.readouterr().err
+    # The valid reference in the failed batch is still pending.
+    assert main(["--database-url", db_url, "requests"]) == 0
+    out = capsys.readouterr().out
+    assert f2f_ref in out and phone_ref in out
+
+
+def test_requests_done_needs_a_reference(db_url: str, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--database-url", db_url, "requests", "done"])
+    assert info.value.code == 2
+
+
+def test_export_questions(db_url: str, capsys) -> None:
+    from bot import clock, records
+    from bot.questions import add_question
+
+    _seeded(db_url, capsys)
+
+    def work(session) -> None:
+        appt = records.next_appointment(session, "demo-telephone", clock.now())
+        add_question(session, "demo-telephone", "Can I go back to work?", "question", appt.id)
+        add_question(session, "demo-telephone", "Tired after lunch", "symptom", appt.id)
+
+    _with_session(db_url, work)
+    assert main(["--database-url", db_url, "export-questions", "demo-telephone"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Questions for my follow-up appointment\n")
+    assert "Telephone appointment: " in out and "10:30am" in out
+    assert "1. Can I go back to work?" in out
+    assert "2. Tired after lunch (symptom to mention)" in out
+    # Nothing else personal: not the name or the phone number.
+    assert "Jamie" not in out and "Fenwick" not in out and "900123" not in out
+
+
+def test_export_questions_unknown_patient(db_url: str, capsys) -> None:
+    assert main(["--database-url", db_url, "export-questions", "nobody"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "error: no patient with portal id 'nobody'" in captured.err
+    assert "Traceback" not in captured.err
