@@ -17,7 +17,7 @@ async def say(action, message, patient=None, state=None):
 def count(url: str, table: str) -> int:
     engine = create_engine(url)
     with engine.connect() as conn:
-        value = conn.execute(text(f"select count(*) from {table}")).scalar()  # noqa: S608
+        value = conn.execute(text(f"select count(*) from {table}")).scalar()
     engine.dispose()
     return value
 
