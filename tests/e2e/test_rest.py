@@ -175,3 +175,26 @@ def test_logs_hold_no_patient_data_or_tokens(servers: Servers) -> None:
         "0113 496",
     ):
         assert secret not in logs, secret
+
+
+def test_imported_fhir_patient_gets_their_own_appointment(servers: Servers) -> None:
+    """The issue's 'done when': import a bundle, make a token, ask over REST."""
+    import subprocess
+
+    from tests.e2e.servers import ROOT, VENV_BIN
+
+    subprocess.run(
+        [str(VENV_BIN / "bot"), "import-fhir", str(ROOT / "examples/fhir/demo-bundle.json")],
+        env=servers.env,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    text = servers.say(
+        "when's my next appointment?", sender="fhir", token=token_for(servers, "PORTAL-1001")
+    )
+    assert "telephone appointment on Thursday 14 March 2030 at 10:30am" in text
+    other = servers.say(
+        "when's my next appointment?", sender="fhir", token=token_for(servers, "PORTAL-1002")
+    )
+    assert "14 March 2030" not in other and "Thursday 14 March" not in other
