@@ -10,6 +10,11 @@ RASA := $(VENV)/bin/rasa
 STAMP := $(VENV)/.installed
 SPACY_MODEL := .build/spacy-en-lookup/meta.json
 MODEL := models/current.tar.gz
+# The widget's JavaScript dependencies (socket.io-client; axe-core for the accessibility test).
+NODE_STAMP := node_modules/.package-lock.json
+# The browser tests drive Debian's Chromium (Playwright's own downloads can't be fetched here).
+CHROMIUM := /usr/bin/chromium
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 TRAINING := config.yml domain.yml $(wildcard data/*.yml data/**/*.yml) $(SPACY_MODEL)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -18,7 +23,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install run test train validate evaluate bench lint format clean python
+.PHONY: help install run test train validate evaluate bench lint format clean python chromium node web test-widget
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,7 +44,22 @@ $(STAMP): requirements.lock pyproject.toml | python
 $(SPACY_MODEL): bot/nlp.py $(STAMP)
 	$(PY) -m bot.nlp
 
-install: $(STAMP) $(SPACY_MODEL) ## Create .venv with Python 3.10 and install the pinned dependencies
+# npm ci installs exactly package-lock.json; Debian's nodejs/npm are used if there is no npm.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq nodejs npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node: $(NODE_STAMP)
+
+# Only when Chromium is missing (CI runs as root; elsewhere this asks sudo).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; \
+	fi
+
+install: $(STAMP) $(SPACY_MODEL) $(NODE_STAMP) chromium ## Create .venv (Python 3.10) with the pinned dependencies, the widget's npm packages, Chromium
 
 $(MODEL): $(TRAINING) | $(STAMP)
 	$(RASA) train --fixed-model-name current --out models --quiet
@@ -49,6 +69,12 @@ train: install $(MODEL) ## Train the model if the data changed
 
 run: install $(MODEL) ## Start the action server (5055), Rasa REST (5005) and the widget (8080)
 	@bash scripts/run.sh
+
+web: install ## Serve only the widget and demo page (8080); `make run` starts everything
+	$(PY) -m bot.web
+
+test-widget: install $(MODEL) ## Only the widget's tests: web server, Socket.IO channel, browser
+	$(PY) -m pytest tests/unit/test_web.py tests/e2e/test_socketio.py tests/e2e/test_widget.py
 
 validate: install ## Check the training data and domain (no training)
 	$(RASA) data validate --fail-on-warnings --quiet
@@ -63,7 +89,7 @@ evaluate: install $(MODEL) ## Held-out NLU accuracy, out-of-scope rejection and 
 	$(PY) scripts/evaluate.py
 
 bench: install $(MODEL) ## Latency, throughput, cold start and memory beside stock Rasa
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 lint: install ## Ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -79,4 +105,4 @@ lock: | python ## Re-resolve requirements.in into requirements.lock (needs the r
 	.build/lockenv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
 clean: ## Remove the venv, models, build output and local databases
-	rm -rf $(VENV) .build models results var .pytest_cache .ruff_cache
+	rm -rf $(VENV) .build models results var .pytest_cache .ruff_cache node_modules

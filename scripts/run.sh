@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 VENV=.venv/bin
 RASA_PORT=${RASA_PORT:-5005}
 RASA_INTERFACE=${RASA_INTERFACE:-127.0.0.1}
+WIDGET_PORT=${WIDGET_PORT:-8080}
+# Where the widget's pages connect (the demo page's CSP allows only this origin besides itself).
+export RASA_URL=${RASA_URL:-http://localhost:$RASA_PORT}
+export WIDGET_PORT
 mkdir -p var/log
 # No telemetry or crash reports leave the machine: they could carry patient messages.
 export RASA_TELEMETRY_ENABLED=false
@@ -27,6 +31,9 @@ pids+=($!)
   --logging-config-file logging.yml \
   >var/log/rasa.log 2>&1 &
 pids+=($!)
+# The widget, socket.io-client and the demo portal page (bot/web.py).
+"$VENV/python" -m bot.web >var/log/web.log 2>&1 &
+pids+=($!)
 
 echo "Starting... (logs in var/log/)"
 for _ in $(seq 1 120); do
@@ -43,6 +50,8 @@ The assistant is running.
            curl -XPOST localhost:$RASA_PORT/webhooks/rest/webhook -H "Authorization: Bearer \$TOKEN" \\
              -d '{"sender":"a","message":"when is my next appointment?"}'
   Shell:   $VENV/rasa shell   (in another terminal)
+  Widget:  http://localhost:$WIDGET_PORT/  (a demo patient portal: sign in as a demo patient,
+           or stay anonymous; browsers may connect from ALLOWED_ORIGINS only)
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"

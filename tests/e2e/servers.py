@@ -1,4 +1,8 @@
-"""Start the real action server and Rasa server on free loopback ports, for end-to-end tests."""
+"""Start the real action server and Rasa server on free loopback ports, for end-to-end tests.
+
+With ``web=True`` the widget's web server (bot/web.py) starts too, and Rasa accepts browser
+connections from its origin only (ALLOWED_ORIGINS), as in `make run`.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ class Servers:
     workdir: Path
     env: dict[str, str]
     processes: list[subprocess.Popen] = field(default_factory=list)
+    web_url: str | None = None
 
     def post(
         self, message: object, sender: str = "e2e", token: str | None = None, **extra: object
@@ -54,7 +59,7 @@ class Servers:
         return "".join(p.read_text(errors="replace") for p in self.workdir.glob("*.log"))
 
     def stop(self) -> None:
-        """Stop both servers."""
+        """Stop the servers."""
         for process in self.processes:
             process.terminate()
         for process in self.processes:
@@ -65,10 +70,28 @@ class Servers:
 
 
 def start_servers(
-    workdir: Path, database_url: str, extra_env: dict[str, str] | None = None, timeout: float = 180
+    workdir: Path,
+    database_url: str,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 180,
+    web: bool = False,
 ) -> Servers:
-    """Migrate and seed the database, then start both servers and wait for Rasa to answer."""
+    """Migrate and seed the database, then start the servers and wait for them to answer.
+
+    `web` also starts the widget server, and allows browsers from its origin only.
+    """
     action_port, rasa_port = free_port(), free_port()
+    web_port = free_port() if web else None
+    web_env = (
+        {
+            "ALLOWED_ORIGINS": f"http://127.0.0.1:{web_port},http://localhost:{web_port}",
+            "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+            "WIDGET_PORT": str(web_port),
+            "WIDGET_HOST": "127.0.0.1",
+        }
+        if web_port
+        else {}
+    )
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -78,6 +101,7 @@ def start_servers(
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONPATH": str(ROOT),
+        **web_env,
         **(extra_env or {}),
     }
     endpoints = workdir / "endpoints.yml"
@@ -89,7 +113,12 @@ def start_servers(
     subprocess.run(
         [str(VENV_BIN / "bot"), "seed-demo"], env=env, check=True, cwd=ROOT, capture_output=True
     )
-    servers = Servers(f"http://127.0.0.1:{rasa_port}", workdir, env)
+    servers = Servers(
+        f"http://127.0.0.1:{rasa_port}",
+        workdir,
+        env,
+        web_url=f"http://127.0.0.1:{web_port}" if web_port else None,
+    )
     logging_config = str(ROOT / "logging.yml")
     action_cmd = [
         sys.executable,
@@ -119,10 +148,13 @@ def start_servers(
         logging_config,
     ]
     # The action server has no authentication: it listens on loopback only.
-    for name, cmd, extra in (
+    commands: list[tuple[str, list[str], dict[str, str]]] = [
         ("actions", action_cmd, {"SANIC_HOST": "127.0.0.1"}),
         ("rasa", rasa_cmd, {}),
-    ):
+    ]
+    if web_port:
+        commands.append(("web", [sys.executable, "-m", "bot.web"], {}))
+    for name, cmd, extra in commands:
         with open(workdir / f"{name}.log", "w") as log:
             servers.processes.append(
                 subprocess.Popen(
@@ -138,6 +170,7 @@ def start_servers(
             if (
                 requests.get(f"{servers.rasa_url}/webhooks/rest/", timeout=2).ok
                 and requests.get(f"http://127.0.0.1:{action_port}/health", timeout=2).ok
+                and (not web_port or requests.get(f"{servers.web_url}/healthz", timeout=2).ok)
             ):
                 return servers
         except requests.RequestException:
