@@ -25,6 +25,7 @@ from bot.identity import (
     verify_token,
 )
 from bot.inputs import check_message
+from components import speedups
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class TokenRestInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The health and webhook routes."""
+        speedups.install()  # once per server start; see components/speedups.py
         webhook = Blueprint("token_rest_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])

@@ -55,6 +55,7 @@ from bot.identity import (
     new_sender,
 )
 from bot.inputs import check_message
+from components import speedups
 from components.channels import SORRY_REPLY, identity_metadata
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,7 @@ class TokenSocketIOInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The Socket.IO server and a health route."""
+        speedups.install()  # once per server start; see components/speedups.py
         # A callable, never a list: python-engineio treats an empty list as "check nothing".
         sio = AsyncServer(
             async_mode="sanic",
