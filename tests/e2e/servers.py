@@ -54,6 +54,20 @@ class Servers:
         response.raise_for_status()
         return "\n".join(m.get("text", "") for m in response.json())
 
+    def user_turns(self, sender_id: str) -> int:
+        """How many user messages the tracker store holds for a (Rasa) conversation id."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.env["DATABASE_URL"])
+        try:
+            with engine.connect() as conn:
+                return conn.execute(
+                    text("select count(*) from events where sender_id = :s and type_name = 'user'"),
+                    {"s": sender_id},
+                ).scalar_one()
+        finally:
+            engine.dispose()
+
     def logs(self) -> str:
         """Everything both servers have logged so far."""
         return "".join(p.read_text(errors="replace") for p in self.workdir.glob("*.log"))

@@ -16,7 +16,6 @@ import jwt
 import pytest
 import socketio
 import yaml
-from sqlalchemy import create_engine, text
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.identity import conversation_id, issue_token
@@ -128,19 +127,6 @@ class Chat:
                 task.cancel()
 
 
-def user_turns(servers: Servers, sender_id: str) -> int:
-    """How many user messages the tracker store holds for a conversation."""
-    engine = create_engine(servers.env["DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            return conn.execute(
-                text("select count(*) from events where sender_id = :s and type_name = 'user'"),
-                {"s": sender_id},
-            ).scalar_one()
-    finally:
-        engine.dispose()
-
-
 def test_channel_is_configured_with_session_persistence() -> None:
     credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text())
     channel = credentials["components.socketio_channel.TokenSocketIOInput"]
@@ -194,7 +180,7 @@ async def test_a_reload_resumes_the_same_conversation(servers: Servers) -> None:
             await chat.close()
     # Both page loads wrote to one conversation in the SQL tracker store.
     settings = settings_for(servers)
-    assert user_turns(servers, conversation_id("demo-clinic", session_id, settings)) == 2
+    assert servers.user_turns(conversation_id("demo-clinic", session_id, settings)) == 2
 
 
 async def test_another_patients_token_with_the_same_session_id_sees_nothing_of_it(
@@ -234,7 +220,7 @@ async def test_another_patients_token_with_the_same_session_id_sees_nothing_of_i
         conversation_id("demo-clinic", session_id, settings),
         conversation_id(None, session_id, settings),
     }
-    assert len(ids) == 3 and all(user_turns(servers, i) == 1 for i in ids)
+    assert len(ids) == 3 and all(servers.user_turns(i) == 1 for i in ids)
 
 
 def forged_token() -> str:

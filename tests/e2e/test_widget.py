@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, WebSocketRoute, expect, sync_playwright
-from sqlalchemy import create_engine, text
 
 from bot.config import Settings
 from bot.identity import conversation_id
@@ -150,18 +149,6 @@ def stored_session_id(page: Page) -> str:
     return ids[0]
 
 
-def user_turns(web: Servers, sender_id: str) -> int:
-    engine = create_engine(web.env["DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            return conn.execute(
-                text("select count(*) from events where sender_id = :s and type_name = 'user'"),
-                {"s": sender_id},
-            ).scalar_one()
-    finally:
-        engine.dispose()
-
-
 def video_appointment_date() -> str:
     """demo-video's appointment: 9 UK days from now (bot/demo.py)."""
     return uk_date((datetime.now(UK) + timedelta(days=9)).date())
@@ -201,7 +188,7 @@ def test_signed_in_patient_sees_their_appointment_uses_replies_and_keeps_history
     assert stored_session_id(page) == session_id
     settings = Settings(jwt_secret=web.env["JWT_SECRET"])
     # greeting + typed question + quick reply + question after the reload, one conversation.
-    assert user_turns(web, conversation_id("demo-video", session_id, settings)) == 4
+    assert web.user_turns(conversation_id("demo-video", session_id, settings)) == 4
 
     # The token travelled only in socket.io's auth packet: never in a URL or in storage.
     assert any("/socket.io/" in url for url in tab.urls)
