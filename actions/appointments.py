@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import auth_state, db_session, send_answer, send_reply, verified_patient
-from bot import clock, questions, records
+from actions.checklist import next_step
+from actions.common import (
+    active_checklist,
+    auth_state,
+    db_session,
+    send_answer,
+    send_reply,
+    verified_patient,
+)
+from bot import checklist, clock, questions, records
 from bot.appointments import (
     NO_RECORD,
     Reply,
@@ -25,7 +33,13 @@ from bot.records import PatientView
 
 
 class PatientAction(Action, ABC):
-    """An action about the verified patient's own record; anonymous users are asked to sign in."""
+    """An action about the verified patient's own record; anonymous users are asked to sign in.
+
+    An action that settles a pre-call checklist item names it in `checklist_item`; when that
+    item is the one the patient is on, it is ticked and the checklist moves on.
+    """
+
+    checklist_item: ClassVar[str | None] = None
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -37,16 +51,29 @@ class PatientAction(Action, ABC):
             return []
         with db_session() as session:
             patient = records.get_patient(session, portal_id)
-            reply = Reply(NO_RECORD) if patient is None else self.reply(session, patient)
+            reply = Reply(NO_RECORD) if patient is None else self.reply(session, patient, tracker)
         send_reply(dispatcher, reply)
+        state = active_checklist(tracker)
+        if (
+            patient is not None
+            and state is not None
+            and self.checklist_item is not None
+            and checklist.current_item(state) == self.checklist_item
+            and self.settles_item(tracker)
+        ):
+            return next_step(tracker, dispatcher, checklist.answer(state, "done"))
         return []
+
+    def settles_item(self, tracker: Tracker) -> bool:
+        """Whether this message settles `checklist_item` (by default, it always does)."""
+        return True
 
     def anonymous(self, dispatcher: CollectingDispatcher, auth: str | None) -> None:
         """What an unverified user gets: a sign-in prompt."""
         send_reply(dispatcher, sign_in_reply(auth))
 
     @abstractmethod
-    def reply(self, session: Session, patient: PatientView) -> Reply:
+    def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """The reply for a verified patient with a record."""
 
 
@@ -57,7 +84,7 @@ class ActionNextAppointment(PatientAction):
         """Rasa's action name."""
         return "action_next_appointment"
 
-    def reply(self, session: Session, patient: PatientView) -> Reply:
+    def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """Describe the next booked appointment."""
         now = clock.now()
         appointment = records.next_appointment(session, patient.portal_id, now)
@@ -79,7 +106,7 @@ class ActionFollowUpStage(PatientAction):
         """Rasa's action name."""
         return "action_follow_up_stage"
 
-    def reply(self, session: Session, patient: PatientView) -> Reply:
+    def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """Place the patient in the typical schedule."""
         now = clock.now()
         booked = records.next_appointment(session, patient.portal_id, now) is not None
@@ -94,7 +121,7 @@ class ActionAddToCalendar(PatientAction):
         """Rasa's action name."""
         return "action_add_to_calendar"
 
-    def reply(self, session: Session, patient: PatientView) -> Reply:
+    def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """Build the calendar file."""
         now = clock.now()
         return calendar_reply(
@@ -113,7 +140,7 @@ class ActionNoAppointmentHeard(PatientAction):
         """The general answer: contact your specialist nurse."""
         send_answer(dispatcher, load_library().get("no_appointment_heard"))
 
-    def reply(self, session: Session, patient: PatientView) -> Reply:
+    def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """Show what is booked, or name their nurse."""
         appointment = records.next_appointment(session, patient.portal_id, clock.now())
         return no_appointment_heard_reply(patient, appointment)
