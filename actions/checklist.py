@@ -15,9 +15,11 @@ from actions.common import (
     send_reply,
     verified_patient,
 )
-from bot import checklist, clock, records
-from bot.appointments import Reply, nothing_booked_reply
-from bot.smalltalk import NO_PROBLEM, WHAT_NEXT
+from bot import clock
+from bot.care import checklist
+from bot.care.appointments import Reply, nothing_booked_reply
+from bot.care.smalltalk import NO_PROBLEM, WHAT_NEXT
+from bot.storage import records
 
 SLOT = CHECKLIST_SLOT
 ITEM_BUTTONS = (("Done", "/affirm"), ("Not yet", "/deny"), ("Help", "/checklist_help"))

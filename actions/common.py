@@ -11,11 +11,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import checklist, clock
-from bot.appointments import Reply
-from bot.content import Answer, load_library
-from bot.db import make_engine, make_session_factory, session_scope
-from bot.identity import AUTH_KEY, VERIFIED_PATIENT_KEY
+from bot import clock
+from bot.care import checklist
+from bot.care.appointments import Reply
+from bot.care.content import Answer, load_library
+from bot.identity.tokens import AUTH_KEY, VERIFIED_PATIENT_KEY
+from bot.storage.db import make_engine, make_session_factory, session_scope
 
 
 def verified_patient(tracker: Tracker) -> str | None:

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import send_answer
-from bot.content import load_library
+from bot.care.content import load_library
 
 
 class AnswerTopic(Action, ABC):

@@ -9,8 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import send_answer
 from bot import clock
-from bot.content import load_library
-from bot.helpline import describe_status, helpline_status
+from bot.care.content import load_library
+from bot.care.helpline import describe_status, helpline_status
 
 
 class ActionHelpline(Action):

@@ -15,8 +15,10 @@ from actions.common import (
     send_reply,
     verified_patient,
 )
-from bot import clock, questions, records
-from bot.appointments import Reply
+from bot import clock
+from bot.care import questions
+from bot.care.appointments import Reply
+from bot.storage import records
 
 ANON_SLOT = "anon_questions"
 NOT_SAVED = (

@@ -6,10 +6,11 @@ from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
 from actions.appointments import PatientAction
-from bot import clock, records
-from bot.appointments import Reply, extract_reason, face_to_face_reply
-from bot.records import PatientView
-from bot.requests import normalise_uk_phone, record_number_correction
+from bot import clock
+from bot.care.appointments import Reply, extract_reason, face_to_face_reply
+from bot.care.requests import normalise_uk_phone, record_number_correction
+from bot.storage import records
+from bot.storage.records import PatientView
 
 ASK_NUMBER = "What number should the team call you on? Please type it, for example 07700 900123."
 

@@ -9,8 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import as_buttons, db_session, verified_patient
-from bot import records
-from bot.signposting import CARRY_ON_PROMPT, crisis_message, urgent_message
+from bot.care.signposting import CARRY_ON_PROMPT, crisis_message, urgent_message
+from bot.storage import records
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     safety_terms_file: Path = PROJECT_ROOT / "content" / "safety_terms.yml"
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     widget_port: int = 8080
-    widget_host: str = Field("127.0.0.1", description="where bot/web.py listens")
+    widget_host: str = Field("127.0.0.1", description="where bot/apps/web.py listens")
     demo_tokens_enabled: bool = Field(
         True,
         description="let the demo page issue tokens for the demo patients (never in production)",

@@ -2,7 +2,7 @@
 
 Identity comes only from the token: whatever metadata a client sends is dropped, and the
 conversation id Rasa stores is derived from (verified patient, client's sender id), so another
-patient's token, or none, can never reach an existing patient conversation (bot/identity.py).
+patient's token, or none, can never reach an existing patient conversation (bot/identity/tokens.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.identity import (
+from bot.care.inputs import check_message
+from bot.identity.tokens import (
     AUTH_KEY,
     VERIFIED_PATIENT_KEY,
     clean_sender,
@@ -24,7 +25,6 @@ from bot.identity import (
     new_sender,
     verify_token,
 )
-from bot.inputs import check_message
 from components import speedups
 
 logger = logging.getLogger(__name__)

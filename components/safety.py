@@ -1,6 +1,6 @@
 """An NLU component that screens every message for red flags after the classifiers have run.
 
-The screen (bot/safety.py) is rule-based and reviewable. If it finds urgent symptoms or crisis
+The screen (bot/care/safety.py) is rule-based and reviewable. If it finds urgent symptoms or crisis
 language, the intent becomes `urgent_symptom` or `crisis` whatever the classifier thought.
 
 It runs last in the pipeline, so nothing after it can undo a red flag. If it finds none, the
@@ -23,7 +23,7 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.safety import Screening, get_screener
+from bot.care.safety import Screening, get_screener
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ A rewrite of Rasa 3.6's ``SocketIOInput`` (rasa/core/channels/socketio.py) that 
 * Identity. Rasa decodes an optional JWT and throws the payload away, then lets the client
   choose the conversation (``session_id``) and send any ``metadata``. Here the token comes
   only from the connection's ``auth`` (``{"token": ...}``), is checked with
-  `bot.identity.verify_token`, and the verified portal id is kept server side for the socket.
+  `bot.identity.tokens.verify_token`, and the verified portal id is kept server side for the socket.
   The client's session id is just a random value it stores to resume after a reload; the
   conversation id (which is also the reply room) is `conversation_id(portal_id, session_id)`,
   an HMAC nobody can aim at another patient's conversation. Client metadata is dropped and
@@ -45,8 +45,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.care.inputs import check_message
 from bot.config import get_settings
-from bot.identity import (
+from bot.identity.tokens import (
     AUTH_KEY,
     LEEWAY_SECONDS,
     VERIFIED_PATIENT_KEY,
@@ -54,7 +55,6 @@ from bot.identity import (
     conversation_id,
     new_sender,
 )
-from bot.inputs import check_message
 from components import speedups
 from components.channels import SORRY_REPLY, identity_metadata
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
 from bot.config import get_settings
-from bot.db import make_engine
+from bot.storage.db import make_engine
 
 
 def _sqlite_engine(url: str) -> sa.engine.Engine:

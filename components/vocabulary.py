@@ -21,7 +21,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.vocabulary import Vocabulary, content_words
+from bot.understanding.vocabulary import Vocabulary, content_words
 
 OUT_OF_SCOPE = "out_of_scope"
 FILE = "vocabulary.json"

@@ -572,7 +572,7 @@ async def warm_up(plan: LoadPlan) -> None:
 def patient_tokens() -> dict[str, str]:
     """Signed tokens for the demo patients, valid for the whole run."""
     from bot.config import Settings
-    from bot.identity import issue_token
+    from bot.identity.tokens import issue_token
 
     settings = Settings(jwt_secret=JWT_SECRET)
     return {p: issue_token(p, settings=settings, minutes=180) for p in DEMO_PATIENTS}
@@ -672,7 +672,7 @@ PROFILE_AREAS = (
     ("  SQLAlchemy, all of it", "sqlalchemy/"),
     ("  rebuilding the tracker from its events", "from_dict (rasa/shared/core/trackers.py"),
     ("lock store", "lock_store.py"),
-    ("channel: token check (bot/identity.py)", "bot/identity.py"),
+    ("channel: token check (bot/identity/tokens.py)", "bot/identity/tokens.py"),
 )
 
 

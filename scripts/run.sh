@@ -31,8 +31,8 @@ pids+=($!)
   --logging-config-file logging.yml \
   >var/log/rasa.log 2>&1 &
 pids+=($!)
-# The widget, socket.io-client and the demo portal page (bot/web.py).
-"$VENV/python" -m bot.web >var/log/web.log 2>&1 &
+# The widget, socket.io-client and the demo portal page (bot/apps/web.py).
+"$VENV/python" -m bot.apps.web >var/log/web.log 2>&1 &
 pids+=($!)
 
 echo "Starting... (logs in var/log/)"

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import get_settings
-from bot.db import make_engine, make_session_factory, upgrade
+from bot.storage.db import make_engine, make_session_factory, upgrade
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _reachability: dict[str, str | None] = {}

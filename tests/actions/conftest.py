@@ -12,9 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common
 from bot import clock
-from bot.db import make_engine, make_session_factory, session_scope, upgrade
-from bot.demo import seed_demo
-from bot.identity import AUTH_KEY, VERIFIED_PATIENT_KEY
+from bot.identity.tokens import AUTH_KEY, VERIFIED_PATIENT_KEY
+from bot.storage.db import make_engine, make_session_factory, session_scope, upgrade
+from bot.storage.demo import seed_demo
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)  # a Saturday
 

@@ -6,7 +6,7 @@ from actions.appointments import (
     ActionNextAppointment,
     ActionNoAppointmentHeard,
 )
-from bot.appointments import SIGN_IN, SIGN_IN_AGAIN
+from bot.care.appointments import SIGN_IN, SIGN_IN_AGAIN
 from tests.actions.conftest import make_tracker, texts
 
 # NOW is Saturday 28 November 2026; demo appointments are placed relative to it.

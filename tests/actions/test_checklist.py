@@ -2,7 +2,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.checklist import ActionChecklistStart, ActionYesNo
-from bot import checklist
+from bot.care import checklist
 from tests.actions.conftest import make_tracker, texts
 
 

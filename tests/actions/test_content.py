@@ -2,7 +2,7 @@ import pytest
 
 from actions.content import CONTENT_TOPICS, TOPIC_ACTIONS
 from bot import clock
-from bot.content import load_library
+from bot.care.content import load_library
 from tests.actions.conftest import make_tracker, texts
 
 

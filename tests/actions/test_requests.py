@@ -2,7 +2,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine, text
 
 from actions.requests import ActionRequestFaceToFace, ActionUpdatePhone
-from bot.appointments import SIGN_IN
+from bot.care.appointments import SIGN_IN
 from tests.actions.conftest import make_tracker, texts
 
 

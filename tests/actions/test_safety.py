@@ -1,5 +1,5 @@
 from actions.safety import ActionSafety
-from bot.signposting import GENERIC_ADVICE_LINE
+from bot.care.signposting import GENERIC_ADVICE_LINE
 from tests.actions.conftest import make_tracker, texts
 
 

@@ -4,7 +4,7 @@ import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.safety import Screening
+from bot.care.safety import Screening
 from components.safety import SafetyScreen, apply_screening
 
 

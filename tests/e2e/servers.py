@@ -1,6 +1,6 @@
 """Start the real action server and Rasa server on free loopback ports, for end-to-end tests.
 
-With ``web=True`` the widget's web server (bot/web.py) starts too, and Rasa accepts browser
+With ``web=True`` the widget's web server (bot/apps/web.py) starts too, and Rasa accepts browser
 connections from its origin only (ALLOWED_ORIGINS), as in `make run`.
 """
 
@@ -167,7 +167,7 @@ def start_servers(
         ("rasa", rasa_cmd, {}),
     ]
     if web_port:
-        commands.append(("web", [sys.executable, "-m", "bot.web"], {}))
+        commands.append(("web", [sys.executable, "-m", "bot.apps.web"], {}))
     for name, cmd, extra in commands:
         with open(workdir / f"{name}.log", "w") as log:
             servers.processes.append(

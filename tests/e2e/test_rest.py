@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from bot.config import Settings
-from bot.identity import issue_token
+from bot.identity.tokens import issue_token
 from tests.e2e.servers import Servers
 
 pytestmark = pytest.mark.e2e

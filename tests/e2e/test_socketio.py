@@ -17,9 +17,9 @@ import pytest
 import socketio
 import yaml
 
+from bot.care.inputs import EMPTY_REPLY, NOT_TEXT_REPLY
 from bot.config import PROJECT_ROOT, Settings
-from bot.identity import conversation_id, issue_token
-from bot.inputs import EMPTY_REPLY, NOT_TEXT_REPLY
+from bot.identity.tokens import conversation_id, issue_token
 from tests.e2e.servers import Servers
 
 pytestmark = pytest.mark.e2e

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, WebSocketRoute, expect, sync_playwright
 
+from bot.care.timefmt import UK, uk_date
 from bot.config import Settings
-from bot.identity import conversation_id
-from bot.timefmt import UK, uk_date
+from bot.identity.tokens import conversation_id
 from tests.e2e.servers import MODEL, ROOT, Servers, start_servers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -150,7 +150,7 @@ def stored_session_id(page: Page) -> str:
 
 
 def video_appointment_date() -> str:
-    """demo-video's appointment: 9 UK days from now (bot/demo.py)."""
+    """demo-video's appointment: 9 UK days from now (bot/storage/demo.py)."""
     return uk_date((datetime.now(UK) + timedelta(days=9)).date())
 
 

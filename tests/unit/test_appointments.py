@@ -2,7 +2,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from bot.appointments import (
+from bot.care.appointments import (
     SIGN_IN,
     SIGN_IN_AGAIN,
     calendar_file,
@@ -12,7 +12,7 @@ from bot.appointments import (
     sign_in_reply,
     stage_reply,
 )
-from bot.records import AppointmentView, PatientView
+from bot.storage.records import AppointmentView, PatientView
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 

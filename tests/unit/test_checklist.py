@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import checklist
-from bot.checklist import (
+from bot.care import checklist
+from bot.care.checklist import (
     CHECKLIST_FILE,
     ITEMS,
     answer,

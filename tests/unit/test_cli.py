@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.identity import verify_token
+from bot.apps.cli import main
+from bot.identity.tokens import verify_token
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_BUNDLE = ROOT / "examples" / "fhir" / "demo-bundle.json"
@@ -118,7 +118,7 @@ def _seeded(db_url: str, capsys) -> None:
 
 
 def _with_session(db_url: str, work) -> object:
-    from bot.db import make_engine, make_session_factory, session_scope
+    from bot.storage.db import make_engine, make_session_factory, session_scope
 
     engine = make_engine(db_url)
     try:
@@ -129,8 +129,9 @@ def _with_session(db_url: str, work) -> object:
 
 
 def _make_requests(db_url: str) -> tuple[str, str]:
-    from bot import clock, records
-    from bot.requests import pending_requests, record_number_correction
+    from bot import clock
+    from bot.care.requests import pending_requests, record_number_correction
+    from bot.storage import records
 
     def work(session) -> tuple[str, str]:
         appt = records.next_appointment(session, "demo-telephone", clock.now())
@@ -212,8 +213,9 @@ def test_requests_done_needs_a_reference(db_url: str, capsys) -> None:
 
 
 def test_export_questions(db_url: str, capsys) -> None:
-    from bot import clock, records
-    from bot.questions import add_question
+    from bot import clock
+    from bot.care.questions import add_question
+    from bot.storage import records
 
     _seeded(db_url, capsys)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.content import ANSWERS_FILE, load_library, parse_library
+from bot.care.content import ANSWERS_FILE, load_library, parse_library
 
 SOURCE = Path(__file__).resolve().parents[3] / "shared" / "source" / "follow-up-for-all.txt"
 

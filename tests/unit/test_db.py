@@ -10,8 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from bot.db import make_engine, make_session_factory, session_scope, upgrade
-from bot.models import (
+from bot.storage.db import make_engine, make_session_factory, session_scope, upgrade
+from bot.storage.models import (
     Appointment,
     FaceToFaceRequest,
     Patient,

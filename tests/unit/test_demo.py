@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.demo import ADVICE_LINE, HOSPITAL_NAME, seed_demo
-from bot.models import Appointment, Patient
-from bot.records import get_patient, last_attended, next_appointment
+from bot.storage.demo import ADVICE_LINE, HOSPITAL_NAME, seed_demo
+from bot.storage.models import Appointment, Patient
+from bot.storage.records import get_patient, last_attended, next_appointment
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)

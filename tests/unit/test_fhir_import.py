@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.fhir_import import (
+from bot.storage.fhir_import import (
     ADVICE_LINE_URL,
     APPOINTMENT_KIND_URL,
     CONTACT_ROLE_SYSTEM,
@@ -19,7 +19,7 @@ from bot.fhir_import import (
     import_bundle,
     load_bundle,
 )
-from bot.models import Appointment, Patient
+from bot.storage.models import Appointment, Patient
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_BUNDLE = ROOT / "examples" / "fhir" / "demo-bundle.json"

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.helpline import bank_holiday_name, describe_status, helpline_status
+from bot.care.helpline import bank_holiday_name, describe_status, helpline_status
 
 UK = ZoneInfo("Europe/London")
 

@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from bot.config import Settings
-from bot.identity import (
+from bot.identity.tokens import (
     TokenStatus,
     check_token,
     clean_sender,
@@ -159,7 +159,7 @@ def test_missing(missing: str | None) -> None:
 
 def test_refusals_are_logged_without_the_token(caplog: pytest.LogCaptureFixture) -> None:
     token = jwt.encode(_claims(aud="someone-else", sub="secret-patient"), SECRET, algorithm="HS256")
-    with caplog.at_level(logging.INFO, logger="bot.identity"):
+    with caplog.at_level(logging.INFO, logger="bot.identity.tokens"):
         verify_token(token, SETTINGS)
     assert "wrong_audience" in caplog.text
     assert token not in caplog.text

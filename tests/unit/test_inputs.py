@@ -1,6 +1,6 @@
 import pytest
 
-from bot.inputs import EMPTY_REPLY, MAX_CHARS, NOT_TEXT_REPLY, check_message
+from bot.care.inputs import EMPTY_REPLY, MAX_CHARS, NOT_TEXT_REPLY, check_message
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "\n\t", "\x00", None])

@@ -5,8 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import clock
-from bot.models import Appointment, Patient, PatientQuestion
-from bot.questions import (
+from bot.care.questions import (
     EXPORT_HEADING,
     MAX_CHARS,
     QuestionView,
@@ -21,6 +20,7 @@ from bot.questions import (
     remove_questions,
     render_export,
 )
+from bot.storage.models import Appointment, Patient, PatientQuestion
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -3,8 +3,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from bot.models import Appointment, FaceToFaceRequest, Patient
-from bot.records import (
+from bot.storage.models import Appointment, FaceToFaceRequest, Patient
+from bot.storage.records import (
     AppointmentView,
     PatientView,
     get_patient,

@@ -4,9 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import clock
-from bot.models import Appointment, FaceToFaceRequest, NumberCorrection, Patient
-from bot.records import request_face_to_face
-from bot.requests import (
+from bot.care.requests import (
     RequestView,
     list_requests,
     mark_done,
@@ -15,6 +13,8 @@ from bot.requests import (
     pending_requests,
     record_number_correction,
 )
+from bot.storage.models import Appointment, FaceToFaceRequest, NumberCorrection, Patient
+from bot.storage.records import request_face_to_face
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import bot.nlp
-from bot import safety
-from bot.config import PROJECT_ROOT, get_settings
-from bot.safety import (
+import bot.understanding.nlp
+from bot.care import safety
+from bot.care.safety import (
     CRISIS,
     URGENT,
     Screener,
@@ -25,6 +24,7 @@ from bot.safety import (
     get_screener,
     load_terms,
 )
+from bot.config import PROJECT_ROOT, get_settings
 
 TABLE_PATH = PROJECT_ROOT / "tests" / "safety" / "phrases.yml"
 TERMS_PATH = PROJECT_ROOT / "content" / "safety_terms.yml"
@@ -38,8 +38,8 @@ def _entries(section: str) -> list:
 @pytest.fixture(scope="session")
 def nlp(tmp_path_factory: pytest.TempPathFactory):
     target = tmp_path_factory.mktemp("spacy") / "nlp"
-    bot.nlp.save_pipeline(target)
-    return bot.nlp.load_pipeline(target)
+    bot.understanding.nlp.save_pipeline(target)
+    return bot.understanding.nlp.load_pipeline(target)
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +134,7 @@ def test_default_threshold_comes_from_settings(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("FEVER_THRESHOLD_C", "37.0")
     get_settings.cache_clear()
     get_screener.cache_clear()
-    monkeypatch.setattr(bot.nlp, "load_pipeline", lambda path=None: nlp)
+    monkeypatch.setattr(bot.understanding.nlp, "load_pipeline", lambda path=None: nlp)
     try:
         assert get_screener().fever_threshold_c == 37.0
         assert get_screener().screen("temp 37.2").is_flagged
@@ -349,7 +349,7 @@ def test_message_text_never_reaches_the_logs(
     screener: Screener, caplog: pytest.LogCaptureFixture
 ) -> None:
     secret = "Zebedee"
-    caplog.set_level(logging.DEBUG, logger="bot.safety")
+    caplog.set_level(logging.DEBUG, logger="bot.care.safety")
     screener.screen(f"{secret} here, temp 38.8 and I want to end it all")
     screener.screen(f"{secret} asks about parking")
     screener.screen(f"{secret} " * 3_000)
@@ -376,7 +376,7 @@ def test_get_screener_is_lazy_and_cached(monkeypatch: pytest.MonkeyPatch, nlp) -
         return nlp
 
     get_screener.cache_clear()
-    monkeypatch.setattr(bot.nlp, "load_pipeline", fake_load)
+    monkeypatch.setattr(bot.understanding.nlp, "load_pipeline", fake_load)
     try:
         first = get_screener()
         assert get_screener() is first
@@ -387,7 +387,7 @@ def test_get_screener_is_lazy_and_cached(monkeypatch: pytest.MonkeyPatch, nlp) -
 
 
 def test_importing_the_module_loads_nothing_heavy() -> None:
-    code = "import sys, bot.safety; print('spacy' in sys.modules)"
+    code = "import sys, bot.care.safety; print('spacy' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=PROJECT_ROOT,

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from bot.schedule import describe_duration, months_between, phase_for, position
+from bot.care.schedule import describe_duration, months_between, phase_for, position
 
 
 @pytest.mark.parametrize(

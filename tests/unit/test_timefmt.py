@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from bot.timefmt import relative_day, uk_date, uk_datetime, uk_time
+from bot.care.timefmt import relative_day, uk_date, uk_datetime, uk_time
 
 
 def test_uk_format_in_winter_and_summer() -> None:

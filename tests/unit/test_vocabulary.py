@@ -1,4 +1,4 @@
-from bot.vocabulary import Vocabulary, content_words
+from bot.understanding.vocabulary import Vocabulary, content_words
 
 
 def test_content_words_drop_stop_words_numbers_and_punctuation() -> None:

@@ -1,4 +1,4 @@
-"""The widget's web server (bot/web.py): demo tokens, security headers, the files it serves."""
+"""The widget's web server (bot/apps/web.py): demo tokens, security headers, the files it serves."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.apps.web import STATIC_FILES, content_security_policy, create_app
 from bot.config import PROJECT_ROOT, Settings
-from bot.demo import DEMO_SPECS
-from bot.identity import verify_token
-from bot.web import STATIC_FILES, content_security_policy, create_app
+from bot.identity.tokens import verify_token
+from bot.storage.demo import DEMO_SPECS
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 DEMO_IDS = [spec.portal_id for spec in DEMO_SPECS]
@@ -270,5 +270,5 @@ def test_widget_keeps_the_token_out_of_urls_and_logs() -> None:
 
 
 def test_web_server_does_not_import_rasa() -> None:
-    code = "import sys, bot.web; sys.exit(any(m.split('.')[0] == 'rasa' for m in sys.modules))"
+    code = "import sys, bot.apps.web; sys.exit(any(m.split('.')[0] == 'rasa' for m in sys.modules))"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)

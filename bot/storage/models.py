@@ -234,7 +234,7 @@ class FaceToFaceRequest(Base):
     """A patient's request to see the team in person instead of a remote appointment.
 
     At most one pending request per appointment: a partial unique index enforces it
-    in the database and `bot.records.request_face_to_face` checks first.
+    in the database and `bot.storage.records.request_face_to_face` checks first.
     """
 
     __tablename__ = "face_to_face_requests"

@@ -1,6 +1,6 @@
 """The typical follow-up schedule after ALL treatment, and where a patient is in it.
 
-The phases come from the Cancer Research UK page (see bot/content.py): every 3 months for
+The phases come from the Cancer Research UK page (see bot/care/content.py): every 3 months for
 2 years, every 4 months for the next 2 years, every 6 months for 1 year, then usually yearly
 in a long-term follow-up or late effects clinic. It is an example; real schedules are tailored.
 """

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.models import Appointment, FaceToFaceRequest, NumberCorrection, Patient, as_utc
+from bot.storage.models import Appointment, FaceToFaceRequest, NumberCorrection, Patient, as_utc
 
 REFERENCE_PREFIXES = {"f2f": FaceToFaceRequest, "phone": NumberCorrection}
 _REFERENCE = re.compile(r"^\s*(?P<prefix>f2f|phone)-(?P<id>\d{1,9})\s*$", re.IGNORECASE)

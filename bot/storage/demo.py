@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import get_settings
-from bot.models import Appointment, Patient, to_utc
+from bot.storage.models import Appointment, Patient, to_utc
 
 HOSPITAL_NAME = "St Example's Hospital"
 ADVICE_LINE = "0113 496 0000"

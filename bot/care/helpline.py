@@ -72,7 +72,7 @@ def helpline_status(now: datetime) -> HelplineStatus:
 
 def describe_status(status: HelplineStatus) -> str:
     """One or two plain sentences on whether the line is open now and when it next opens."""
-    from bot.timefmt import uk_date, uk_time
+    from bot.care.timefmt import uk_date, uk_time
 
     if status.is_open and status.closes_at is not None:
         return f"It's open right now (UK time), until {uk_time(status.closes_at)} today."

@@ -20,7 +20,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 @contextmanager
 def _database(args: argparse.Namespace) -> Iterator[sessionmaker]:
-    from bot.db import make_engine, make_session_factory, upgrade
+    from bot.storage.db import make_engine, make_session_factory, upgrade
 
     # Import and seed migrate first so they work on a fresh checkout; it is a no-op later.
     upgrade(args.database_url)
@@ -32,7 +32,7 @@ def _database(args: argparse.Namespace) -> Iterator[sessionmaker]:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from bot.db import upgrade
+    from bot.storage.db import upgrade
 
     upgrade(args.database_url)
     print("database is up to date")
@@ -40,9 +40,9 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _seed_demo(args: argparse.Namespace) -> int:
-    from bot.db import session_scope
-    from bot.demo import seed_demo
-    from bot.models import utcnow
+    from bot.storage.db import session_scope
+    from bot.storage.demo import seed_demo
+    from bot.storage.models import utcnow
 
     with _database(args) as factory, session_scope(factory) as session:
         patients = seed_demo(session, utcnow())
@@ -53,8 +53,8 @@ def _seed_demo(args: argparse.Namespace) -> int:
 
 
 def _import_fhir(args: argparse.Namespace) -> int:
-    from bot.db import session_scope
-    from bot.fhir_import import FhirImportError, import_bundle
+    from bot.storage.db import session_scope
+    from bot.storage.fhir_import import FhirImportError, import_bundle
 
     path = Path(args.file)
     if not path.is_file():
@@ -77,7 +77,7 @@ def _import_fhir(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from bot.identity import issue_token
+    from bot.identity.tokens import issue_token
 
     settings = get_settings()
     settings.check()
@@ -97,7 +97,7 @@ def _printable(text: str | None) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    from bot.timefmt import UK
+    from bot.care.timefmt import UK
 
     if moment is None:
         return "-"
@@ -105,8 +105,8 @@ def _when(moment: datetime | None) -> str:
 
 
 def _requests(args: argparse.Namespace) -> int:
-    from bot.db import session_scope
-    from bot.requests import list_requests
+    from bot.care.requests import list_requests
+    from bot.storage.db import session_scope
 
     if args.action == "done":
         return _requests_done(args)
@@ -142,8 +142,8 @@ def _requests(args: argparse.Namespace) -> int:
 
 
 def _requests_done(args: argparse.Namespace) -> int:
-    from bot.db import session_scope
-    from bot.requests import mark_done, parse_reference
+    from bot.care.requests import mark_done, parse_reference
+    from bot.storage.db import session_scope
 
     errors = []
     for ref in args.refs:
@@ -178,8 +178,8 @@ def _requests_done(args: argparse.Namespace) -> int:
 
 
 def _export_questions(args: argparse.Namespace) -> int:
-    from bot.db import session_scope
-    from bot.questions import export_questions
+    from bot.care.questions import export_questions
+    from bot.storage.db import session_scope
 
     try:
         with _database(args) as factory, session_scope(factory) as session:

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from bot.records import AppointmentView, PatientView
-from bot.schedule import describe_duration, position
-from bot.timefmt import relative_day, uk_datetime
+from bot.care.schedule import describe_duration, position
+from bot.care.timefmt import relative_day, uk_datetime
+from bot.storage.records import AppointmentView, PatientView
 
 KIND_NAMES = {
     "telephone": "a telephone appointment",

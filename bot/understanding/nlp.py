@@ -19,7 +19,7 @@ def build_pipeline() -> Language:
     nlp.initialize()
     nlp.meta["name"] = "en_lookup_followup"
     nlp.meta["version"] = f"0.0.{PIPELINE_VERSION}"
-    nlp.meta["description"] = "Blank English with lookup lemmas, built by bot.nlp"
+    nlp.meta["description"] = "Blank English with lookup lemmas, built by bot.understanding.nlp"
     return nlp
 
 

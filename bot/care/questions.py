@@ -22,9 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.models import QUESTION_KINDS, Appointment, Patient, PatientQuestion, to_utc
-from bot.records import AppointmentView, next_appointment
-from bot.timefmt import uk_datetime
+from bot.care.timefmt import uk_datetime
+from bot.storage.models import QUESTION_KINDS, Appointment, Patient, PatientQuestion, to_utc
+from bot.storage.records import AppointmentView, next_appointment
 
 MAX_CHARS = 500
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.models import Appointment, FaceToFaceRequest, Patient, as_utc, to_utc
+from bot.storage.models import Appointment, FaceToFaceRequest, Patient, as_utc, to_utc
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ Appointment (upserted by external id ``fhir:Appointment/<id>``, so ``id`` is req
   of them (HL7 v2-0276 ROUTINE, CHECKUP) -> face_to_face. No match is an error.
 - start / end: instants with a UTC offset; ``start`` is required, ``end`` optional
   and not before ``start``. Stored as UTC.
-- status (see `bot.models.FHIR_STATUS_MAP`): proposed, pending, booked, arrived,
+- status (see `bot.storage.models.FHIR_STATUS_MAP`): proposed, pending, booked, arrived,
   checked-in -> booked; fulfilled -> attended; cancelled, noshow, entered-in-error,
   waitlist -> cancelled. Anything else is an error.
 - clinician: ``actor.display`` of the Practitioner/PractitionerRole participant,
@@ -63,7 +63,7 @@ every problem is collected into one `FhirImportError` whose lines name the entry
 (numbered from 1) and the resource, e.g.
 ``entry 3 (Appointment/appt-2): status 'xyz' is not a valid Appointment status``.
 Writes happen inside a SAVEPOINT, so a failure leaves the caller's session as it was;
-the caller commits (e.g. with `bot.db.session_scope`).
+the caller commits (e.g. with `bot.storage.db.session_scope`).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import APPOINTMENT_KINDS, Appointment, Patient, map_fhir_status, to_utc
+from bot.storage.models import APPOINTMENT_KINDS, Appointment, Patient, map_fhir_status, to_utc
 
 PORTAL_ID_SYSTEM = "https://portal.example-hospital.nhs.uk/patient-id"
 _SD = "https://all-followup.example/fhir/StructureDefinition/"

@@ -1,6 +1,6 @@
 """The widget's web server: the widget files, socket.io-client, and a demo "patient portal".
 
-`python -m bot.web` serves on WIDGET_HOST:WIDGET_PORT (127.0.0.1:8080). The demo page plays
+`python -m bot.apps.web` serves on WIDGET_HOST:WIDGET_PORT (127.0.0.1:8080). The demo page plays
 the hospital portal: pick one of the demo patients to sign in as (it fetches a token from
 ``POST /demo/token``) or stay anonymous, and the widget is mounted with that token. Demo
 tokens are only issued for the five demo portal ids, only when DEMO_TOKENS_ENABLED, and
@@ -23,8 +23,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.config import PROJECT_ROOT, Settings, get_settings
-from bot.demo import DEMO_SPECS, HOSPITAL_NAME
-from bot.identity import issue_token
+from bot.identity.tokens import issue_token
+from bot.storage.demo import DEMO_SPECS, HOSPITAL_NAME
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +220,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
 def main(argv: list[str] | None = None) -> int:
     """Serve the widget and the demo page until interrupted."""
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="python -m bot.web", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.apps.web", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--host", default=settings.widget_host)
     parser.add_argument("--port", type=int, default=settings.widget_port)
     args = parser.parse_args(argv)

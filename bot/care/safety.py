@@ -378,7 +378,9 @@ class Screener:
         # lemmatiser would silently match almost nothing.
         probe = nlp("bleeding")
         if not len(probe) or probe[0].lemma_ != "bleed":
-            raise ValueError("the spaCy pipeline needs a lookup lemmatiser (see bot.nlp)")
+            raise ValueError(
+                "the spaCy pipeline needs a lookup lemmatiser (see bot.understanding.nlp)"
+            )
 
         negation = self._terms.get("negation") or {}
         self._negatable = _as_set(negation.get("applies_to", [URGENT]))
@@ -648,7 +650,7 @@ def _is_sentence_end(token: Token) -> bool:
 def get_screener() -> Screener:
     """Return the process-wide screener, built on first use from the settings."""
     from bot.config import get_settings
-    from bot.nlp import load_pipeline
+    from bot.understanding.nlp import load_pipeline
 
     settings = get_settings()
     return Screener(

@@ -7,19 +7,19 @@ from logging.config import fileConfig
 from alembic import context
 
 from bot.config import get_settings
-from bot.db import make_engine
-from bot.models import metadata
+from bot.storage.db import make_engine
+from bot.storage.models import metadata
 
 config = context.config
 
 # Only the `alembic` command line sets up logging from the ini file; programmatic runs
-# (bot.db.upgrade, tests) keep the application's logging as it is.
+# (bot.storage.db.upgrade, tests) keep the application's logging as it is.
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
 def _url() -> str:
-    """The database URL: passed in by bot.db.upgrade, else alembic.ini, else settings."""
+    """The database URL: passed in by bot.storage.db.upgrade, else alembic.ini, else settings."""
     return (
         config.attributes.get("database_url")
         or config.get_main_option("sqlalchemy.url")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.appointments import Reply
+from bot.care.appointments import Reply
 
 WHAT_NEXT = Reply(
     "What would you like to know? You can ask me anything about your follow-up, or pick one "

@@ -1,0 +1,1 @@
+"""Entry points: the `bot` CLI and the widget's web server."""

@@ -1,0 +1,1 @@
+"""Care logic: what the assistant knows and does for a patient (no Rasa, no HTTP)."""

@@ -1,0 +1,1 @@
+"""Identity: patient tokens and conversation ids."""

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, sessions, migrations, record queries and imports."""

@@ -1,0 +1,1 @@
+"""Language tools shared by the NLU components: spaCy pipeline, vocabulary."""
