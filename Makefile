@@ -17,7 +17,7 @@ NODE_STAMP := node_modules/.package-lock.json
 # The browser tests drive Debian's Chromium (Playwright's own downloads can't be fetched here).
 CHROMIUM := /usr/bin/chromium
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
-TRAINING := config.yml domain.yml $(wildcard data/*.yml data/**/*.yml) $(SPACY_MODEL) $(ENCODER)
+TRAINING := config.yml domain.yml $(wildcard data/*.yml data/**/*.yml) $(SPACY_MODEL) $(ENCODER) $(wildcard components/*.py bot/understanding/*.py)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 # No telemetry or crash reports leave the machine: they could carry patient messages.
@@ -25,7 +25,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install run test train validate evaluate bench lint format clean python chromium node web test-widget
+.PHONY: help install run test train validate evaluate evaluate-blind tune-nlu tune-safety bench-encoder bench lint format clean python chromium node web test-widget
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -94,6 +94,18 @@ test: install $(MODEL) ## Lint, validate, then the whole test suite (unit, actio
 
 evaluate: install $(MODEL) ## Held-out NLU accuracy, out-of-scope rejection and safety screening
 	$(PY) scripts/evaluate.py
+
+evaluate-blind: install $(MODEL) ## Score the frozen blind test sets (NLU and safety); never used for tuning
+	$(PY) scripts/evaluate_blind.py
+
+tune-nlu: install ## Tune the intent model on the validation set (ARGS=--grid, --cv)
+	$(PY) scripts/tune_nlu.py $(ARGS)
+
+tune-safety: install ## Choose the safety net's thresholds on the validation sets
+	$(PY) scripts/tune_safety.py $(ARGS)
+
+bench-encoder: install ## Time the sentence encoder alone
+	$(PY) scripts/bench_encoder.py
 
 bench: install $(MODEL) ## Latency, throughput, cold start and memory beside stock Rasa
 	$(PY) scripts/bench.py $(BENCH_ARGS)

@@ -26,6 +26,7 @@ from bot.care.appointments import (
     calendar_reply,
     next_appointment_reply,
     no_appointment_heard_reply,
+    sign_in_offer,
     sign_in_reply,
     stage_reply,
 )
@@ -42,6 +43,10 @@ class PatientAction(Action, ABC):
     """
 
     checklist_item: ClassVar[str | None] = None
+    # A general question behind the personal one gets the general answer first, then what
+    # signing in would add; only actions with nothing general to say ask for sign-in alone.
+    general_topic: ClassVar[str | None] = None
+    signed_in_offer: ClassVar[str] = "look up your own appointments"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -71,8 +76,12 @@ class PatientAction(Action, ABC):
         return True
 
     def anonymous(self, dispatcher: CollectingDispatcher, auth: str | None) -> None:
-        """What an unverified user gets: a sign-in prompt."""
-        send_reply(dispatcher, sign_in_reply(auth))
+        """What an unverified user gets: the general answer and what signing in adds."""
+        if self.general_topic is None:
+            send_reply(dispatcher, sign_in_reply(auth))
+            return
+        answer = load_library().get(self.general_topic)
+        send_answer(dispatcher, answer, extra=sign_in_offer(auth, self.signed_in_offer))
 
     @abstractmethod
     def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
@@ -85,6 +94,9 @@ class ActionNextAppointment(PatientAction):
     def name(self) -> str:
         """Rasa's action name."""
         return "action_next_appointment"
+
+    general_topic = "next_appointment_general"
+    signed_in_offer = "tell you when and what kind your next appointment is"
 
     def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """Describe the next booked appointment."""
@@ -107,6 +119,9 @@ class ActionFollowUpStage(PatientAction):
     def name(self) -> str:
         """Rasa's action name."""
         return "action_follow_up_stage"
+
+    general_topic = "how_often"
+    signed_in_offer = "tell you where you are in this schedule"
 
     def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """Place the patient in the typical schedule."""

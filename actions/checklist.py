@@ -33,6 +33,12 @@ KIND_BUTTONS = (
     ("Video", '/start_checklist{"checklist_kind":"video"}'),
 )
 
+FACE_TO_FACE_NO_CALL = Reply(
+    "For a face-to-face appointment there's no call to get ready for. It can still help to "
+    "write down any questions, side effects or symptoms you want to mention beforehand.",
+    (("What happens at clinic", "/ask_face_to_face"), ("Add a question", "/add_question")),
+)
+
 
 def item_reply(state: dict[str, Any], masked: str | None, link: str | None) -> Reply:
     """The current item's question with its quick replies."""
@@ -117,7 +123,10 @@ class ActionChecklistStart(Action):
                     if e.get("entity") == "checklist_kind"
                 ),
                 None,
-            )
+            ) or checklist.kind_from_text(tracker.latest_message.get("text") or "")
+            if kind == "face_to_face":
+                send_reply(dispatcher, FACE_TO_FACE_NO_CALL)
+                return []
             if kind not in ("telephone", "video"):
                 send_reply(
                     dispatcher,

@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import send_answer
+from actions.common import send_answer, send_reply
 from bot.care.content import load_library
+from bot.care.suggestions import did_you_mean
 
 
 class AnswerTopic(Action, ABC):
@@ -51,6 +52,25 @@ CONTENT_TOPICS = (
     "remote_feelings",
     "during_appointment",
     "coping",
+    "peer_support",
+    "symptoms_to_watch",
+    "talk_to_person",
 )
 
 TOPIC_ACTIONS = {topic: _topic_action(topic) for topic in CONTENT_TOPICS}
+
+
+class ActionDidYouMean(Action):
+    """Unsure what was meant: offer the closest topics as buttons, with whom to call."""
+
+    def name(self) -> str:
+        """Rasa's action name."""
+        return "action_did_you_mean"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The classifier's ranking, best first, minus the fallback itself."""
+        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        send_reply(dispatcher, did_you_mean(ranking))
+        return []

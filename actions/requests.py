@@ -28,6 +28,9 @@ class ActionRequestFaceToFace(PatientAction):
         """Rasa's action name."""
         return "action_request_face_to_face"
 
+    general_topic = "face_to_face_request_general"
+    signed_in_offer = "pass your request for a face-to-face appointment to your team"
+
     def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """Record the request (with any reason given) and say what happens next."""
         appointment = records.next_appointment(session, patient.portal_id, clock.now())
@@ -47,6 +50,9 @@ class ActionUpdatePhone(PatientAction):
     def name(self) -> str:
         """Rasa's action name."""
         return "action_update_phone"
+
+    general_topic = "phone_number_general"
+    signed_in_offer = "pass your new number to your team"
 
     def settles_item(self, tracker: Tracker) -> bool:
         """Only a message with a number in it settles the checklist's number item."""

@@ -9,13 +9,30 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import as_buttons, db_session, verified_patient
-from bot.care.signposting import CARRY_ON_PROMPT, crisis_message, urgent_message
+from bot.care.signposting import carry_on_prompt, safety_message
 from bot.storage import records
 
 logger = logging.getLogger(__name__)
 
 # Intents that are worth offering to carry on with after the safety answer.
-NOT_RESUMABLE = {"urgent_symptom", "crisis", "nlu_fallback", "out_of_scope", None}
+NOT_RESUMABLE = {
+    "urgent_symptom",
+    "crisis",
+    "symptom_info",
+    "nlu_fallback",
+    "out_of_scope",
+    None,
+}
+
+
+def tier_for(intent: str | None, safety: dict[str, Any]) -> str:
+    """Which answer: crisis, act now, team soon, or information about a past symptom."""
+    if intent == "crisis":
+        return "crisis"
+    if intent == "symptom_info":
+        return "info"
+    tier = safety.get("tier")
+    return tier if tier in ("act_now", "team_soon") else "act_now"
 
 
 class ActionSafety(Action):
@@ -41,20 +58,20 @@ class ActionSafety(Action):
             except Exception:
                 # The safety answer must go out even if the records database is down.
                 logger.exception("safety: patient record lookup failed")
-        if intent == "crisis":
-            text = crisis_message(patient.nurse_name if patient else None)
-        else:
-            text = urgent_message(
-                patient.hospital_advice_line if patient else None,
-                patient.hospital_name if patient else None,
-                bool(safety.get("about_someone_else")),
-            )
+        tier = tier_for(intent, safety)
+        text = safety_message(
+            tier,
+            advice_line=patient.hospital_advice_line if patient else None,
+            hospital=patient.hospital_name if patient else None,
+            nurse_name=patient.nurse_name if patient else None,
+            someone_else=bool(safety.get("about_someone_else")),
+        )
         buttons = []
         original = safety.get("classifier_intent")
         if original not in NOT_RESUMABLE:
             buttons.append({"title": "Carry on with my question", "payload": f"/{original}"})
         buttons += as_buttons([("What can you help with?", "/ask_capabilities")])
         dispatcher.utter_message(text=text)
-        dispatcher.utter_message(text=CARRY_ON_PROMPT, buttons=buttons)
-        logger.info("safety answer sent: %s", intent)
+        dispatcher.utter_message(text=carry_on_prompt(), buttons=buttons)
+        logger.info("safety answer sent: %s (%s)", intent, tier)
         return []

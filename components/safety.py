@@ -1,13 +1,10 @@
-"""An NLU component that screens every message for red flags after the classifiers have run.
+"""An NLU component that screens every message for red flags after the classifier has run.
 
-The screen (bot/care/safety.py) is rule-based and reviewable. If it finds urgent symptoms or crisis
-language, the intent becomes `urgent_symptom` or `crisis` whatever the classifier thought.
-
-It runs last in the pipeline, so nothing after it can undo a red flag. If it finds none, the
-classifier's own guess of a safety intent stands only as a second net:
-when it is confident (`classifier_min_confidence`) and the screen did not see and discount the
-words itself (negated or harmless, as in "no fever, when is clinic?"). Otherwise the guess is
-replaced by the next-best intent, so look-alikes get their normal answer.
+Two nets (bot/care/triage.py): the reviewable rules (bot/care/safety.py) and the semantic net
+(bot/care/safety_net.py, sentence vectors against curated phrasings). A flag from either sets
+the intent to `urgent_symptom` (tier act_now or team_soon) or `crisis`, whatever the
+classifier thought; a past, resolved or how-to mention becomes `symptom_info`. It runs last in
+the pipeline, so nothing after it can undo a red flag.
 """
 
 from __future__ import annotations
@@ -24,12 +21,21 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.care.safety import Screening, get_screener
+from bot.care.safety_net import get_net, is_short
+from bot.care.triage import Triage, decide
 
 logger = logging.getLogger(__name__)
 
 SAFETY_INTENTS = {"urgent": "urgent_symptom", "crisis": "crisis"}
+# Both symptom tiers share one intent; the tier travels in the message's "safety" data.
+TIER_INTENTS = {"act_now": "urgent_symptom", "team_soon": "urgent_symptom", "crisis": "crisis"}
+# A past or resolved symptom, or a how-to question: information that still says what to do
+# if it happens now.
+INFO_INTENT = "symptom_info"
 SAFETY_KEY = "safety"
 FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_THRESHOLD = 0.2
+SKIPPED = {FALLBACK_INTENT, "out_of_scope"}
 
 
 def _without_safety(ranking: list[dict[str, Any]], fallback_threshold: float) -> list[dict]:
@@ -44,51 +50,43 @@ def _without_safety(ranking: list[dict[str, Any]], fallback_threshold: float) ->
     return rest
 
 
-def apply_screening(
-    message: Message, screening: Screening, min_confidence: float, fallback_threshold: float
-) -> str:
-    """Set the message's intent from a screening result; return who decided (for the log)."""
+def apply_triage(message: Message, screening: Screening, triage: Triage) -> str:
+    """Set the message's intent from the triage; return who decided (for the log)."""
     intent = message.get(INTENT) or {}
     ranking = list(message.get(INTENT_RANKING_KEY) or [])
-    # The classifier's own guess, before the fallback classifier may have replaced it.
     classifier_intent = next(
-        (r.get("name") for r in ranking if r.get("name") != FALLBACK_INTENT), intent.get("name")
+        (r.get("name") for r in ranking if r.get("name") not in SKIPPED), intent.get("name")
     )
-    classifier_confidence = next(
-        (r.get("confidence") or 0.0 for r in ranking if r.get("name") == classifier_intent), 0.0
-    )
-    decided = "screen" if screening.category else "none"
-    if screening.category:
-        forced = {"name": SAFETY_INTENTS[screening.category], "confidence": 1.0}
-        others = [r for r in ranking if r.get("name") != forced["name"]]
+    if triage.tier is not None or triage.found_by == "set_aside":
+        name = TIER_INTENTS.get(triage.tier, INFO_INTENT)
+        forced = {"name": name, "confidence": 1.0}
+        others = [r for r in ranking if r.get("name") != name]
         message.set(INTENT, forced, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [forced, *others], add_to_output=True)
-    elif classifier_intent in SAFETY_INTENTS.values() and (
-        screening.discounted or classifier_confidence < min_confidence
-    ):
-        rest = _without_safety(ranking, fallback_threshold)
+    elif classifier_intent in SAFETY_INTENTS.values():
+        # Only the screen sets these; a stray guess becomes the next-best intent.
+        rest = _without_safety(ranking, FALLBACK_THRESHOLD)
         message.set(INTENT, rest[0], add_to_output=True)
         message.set(INTENT_RANKING_KEY, rest, add_to_output=True)
-    elif classifier_intent in SAFETY_INTENTS.values():
-        forced = {"name": classifier_intent, "confidence": 1.0}
-        message.set(INTENT, forced, add_to_output=True)
-        decided = "classifier"
     message.set(
         SAFETY_KEY,
         {
-            "category": screening.category,
+            "category": screening.category if triage.found_by == "rules" else triage.tier,
+            "tier": triage.tier,
+            "reason": triage.reason,
+            "found_by": triage.found_by,
             "signals": list(screening.signals),
             "about_someone_else": screening.about_someone_else,
             "classifier_intent": classifier_intent,
         },
         add_to_output=True,
     )
-    return decided
+    return triage.found_by
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SafetyScreen(GraphComponent):
-    """Screens each message for urgent symptoms and crisis language."""
+    """Screens each message for urgent symptoms and crisis language: rules plus the net."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -97,15 +95,12 @@ class SafetyScreen(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """How sure the classifier must be for its own red-flag guess to stand, and the
-        fallback threshold to re-apply when a red-flag guess is set aside (keep it equal to
-        the FallbackClassifier's)."""
-        return {"classifier_min_confidence": 0.8, "fallback_threshold": 0.35}
+        """Whether the semantic net runs (the rules always do)."""
+        return {"semantic_net": True}
 
     def __init__(self, config: dict[str, Any]) -> None:
         """Keep the component's config."""
-        self._min_confidence = float(config["classifier_min_confidence"])
-        self._fallback_threshold = float(config["fallback_threshold"])
+        self._use_net = bool(config.get("semantic_net", True))
 
     @classmethod
     def create(
@@ -116,17 +111,24 @@ class SafetyScreen(GraphComponent):
         execution_context: ExecutionContext,
     ) -> SafetyScreen:
         """Build the component and load the screen now, not on the first patient's message."""
+        component = cls({**cls.get_default_config(), **config})
         get_screener()
-        return cls({**cls.get_default_config(), **config})
+        if component._use_net:
+            get_net()
+        return component
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Screen each message and set its intent accordingly."""
+        """Screen each message (the whole text, never a trimmed copy) and set its intent."""
         screener = get_screener()
+        net = get_net() if self._use_net else None
         for message in messages:
-            screening = screener.screen(message.get(TEXT) or "")
-            decided = apply_screening(
-                message, screening, self._min_confidence, self._fallback_threshold
+            text = message.get(TEXT) or ""
+            screening = screener.screen(text)
+            result = net.check(text) if net is not None else None
+            triage = decide(
+                screening, result, net.suppress if net is not None else 9.0, is_short(text)
             )
+            decided = apply_triage(message, screening, triage)
             # Only the decision is logged, never the text.
             intent = (message.get(INTENT) or {}).get("name")
             logger.info("safety screen: %s (decided by %s)", intent, decided)

@@ -45,6 +45,16 @@ def sign_in_reply(auth: str | None) -> Reply:
     return Reply(SIGN_IN_AGAIN if auth == "rejected" else SIGN_IN)
 
 
+def sign_in_offer(auth: str | None, offer: str) -> str:
+    """The line after a general answer: what signing in would add (never a wall)."""
+    if auth == "rejected":
+        return (
+            "I couldn't confirm your sign-in; it may have expired. If you sign in to your "
+            f"patient portal again and reopen this chat, I can {offer}."
+        )
+    return f"If you sign in to your patient portal and open this chat from there, I can {offer}."
+
+
 def nurse_contact(patient: PatientView) -> str:
     """'your specialist nurse, Name, on 0113 ...' with whatever is on record."""
     text = "your specialist nurse"

@@ -11,6 +11,7 @@ patients see lives in ``content/checklist.yml``.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,29 @@ _VARIANTS = {
     "number": ("prompt_with_number", "{masked_number}"),
     "invite": ("prompt_with_link", "{video_link}"),
 }
+
+
+_VIDEO = re.compile(
+    r"\b(video|zoom|teams|facetime|face time|webcam|camera|attend anywhere)\b", re.I
+)
+_FACE_TO_FACE = re.compile(
+    r"\b(face[\s-]*to[\s-]*face|f2f|in[\s-]person|in clinic|at clinic)\b", re.I
+)
+_TELEPHONE = re.compile(r"\b(tele?phone|phone|fone|call|ring)\b", re.I)
+
+
+def kind_from_text(text: str) -> str | None:
+    """The appointment kind a message names: 'video', 'face_to_face', 'telephone' or None.
+
+    Video wins over phone ("a video call on my phone"); a plain "call" means telephone.
+    """
+    if _VIDEO.search(text):
+        return "video"
+    if _FACE_TO_FACE.search(text):
+        return "face_to_face"
+    if _TELEPHONE.search(text):
+        return "telephone"
+    return None
 
 
 def items_for(kind: str) -> list[str]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The classifier reads this much; the safety screen reads the whole message.
 MAX_CHARS = 2000
+# Beyond this a message is refused whole (nothing is cut off unscreened).
+HARD_MAX_CHARS = 50_000
 
 EMPTY_REPLY = (
     "I didn't catch a message there. What would you like to ask about your follow-up? "
@@ -15,6 +18,11 @@ LONG_NOTICE = (
     "something, please send the rest as a separate message."
 )
 NOT_TEXT_REPLY = "Sorry, I can only read typed text. What would you like to ask?"
+TOO_LONG_REPLY = (
+    "That message is too long for me to read. Please send it in shorter parts. If you're "
+    "worried about a symptom, don't wait: call the 24-hour number your hospital team gave "
+    "you, or 999 in an emergency."
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,10 @@ def check_message(raw: object) -> CheckedInput:
     text = raw.replace("\x00", "").strip()
     if not text:
         return CheckedInput(None, EMPTY_REPLY)
+    if len(text) > HARD_MAX_CHARS:
+        return CheckedInput(None, TOO_LONG_REPLY)
     if len(text) > MAX_CHARS:
-        return CheckedInput(text[:MAX_CHARS], LONG_NOTICE.format(limit=f"{MAX_CHARS:,}"))
+        # Passed on whole: the safety screen reads all of it before anything is trimmed; the
+        # intent classifier reads the first MAX_CHARS (components/intents.py).
+        return CheckedInput(text, LONG_NOTICE.format(limit=f"{MAX_CHARS:,}"))
     return CheckedInput(text, None)

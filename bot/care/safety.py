@@ -56,7 +56,7 @@ REQUIRED_SIGNALS: dict[str, frozenset[str]] = {
     CRISIS: frozenset({"suicidal", "self_harm"}),
 }
 
-MAX_CHARS = 5_000
+MAX_CHARS = 50_000  # bot.care.inputs.HARD_MAX_CHARS: the screen reads whole messages
 GAP_WORDS = 3
 NORMAL_READING_FLOOR_C = 34.0  # below this a number is unlikely to be a body temperature
 MAX_PATTERNS_PER_PHRASE = 5_000
@@ -353,6 +353,28 @@ _FAHRENHEIT_UNITS = {"f", "fahrenheit", "farenheit", "farhenheit"}
 _CELSIUS_UNITS = {"c", "celsius", "centigrade"}
 
 
+# Verbs that turn a negation around: "haven't been able to stop the bleeding" is bleeding.
+_UNNEGATING_VERBS = frozenset(
+    {
+        "stop",
+        "stopping",
+        "stopped",
+        "settle",
+        "settling",
+        "ease",
+        "easing",
+        "shift",
+        "shake",
+        "control",
+        "controlling",
+        "help",
+        "keep",
+        "bring",
+        "get",
+    }
+)
+
+
 class Screener:
     """Decide whether a message carries urgent symptoms or crisis language."""
 
@@ -522,6 +544,10 @@ class Screener:
             if self._is_clause_break(doc, i):
                 return False
             token = doc[i]
+            # "can't stop the bleeding", "won't settle": the negation governs the verb
+            # between it and the symptom, not the symptom, so the symptom stands.
+            if token.lemma_ in _UNNEGATING_VERBS or token.lower_ in _UNNEGATING_VERBS:
+                return False
             if i not in pseudo and (token.lower_ in self._cues or token.lemma_ in self._cues):
                 return True
             if not token.is_punct:

@@ -1,36 +1,73 @@
-"""Where to send a patient who needs a person now: the words of the safety answers."""
+"""Where to send a patient who needs a person: the safety answers, by tier.
+
+The words live in content/safety_replies.yml; this module fills in the patient's own
+24-hour line and team when they are signed in.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot.config import PROJECT_ROOT
+
+REPLIES_FILE = PROJECT_ROOT / "content" / "safety_replies.yml"
 GENERIC_ADVICE_LINE = "the 24-hour number your hospital team gave you"
+TIERS = ("act_now", "team_soon", "info", "crisis")
+
+
+@lru_cache(maxsize=1)
+def load_replies(path: Path = REPLIES_FILE) -> dict[str, str]:
+    """The reply templates, checked for every tier."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    replies = data.get("replies") or {}
+    missing = [t for t in (*TIERS, "carry_on") if not replies.get(t)]
+    if missing:
+        raise ValueError(f"{path} has no reply for {', '.join(missing)}")
+    return {k: v.strip() for k, v in replies.items()}
+
+
+def _call(advice_line: str | None, hospital: str | None) -> str:
+    if not advice_line:
+        return f"call {GENERIC_ADVICE_LINE}"
+    where = f"{hospital}'s 24-hour advice line on {advice_line}" if hospital else advice_line
+    return f"call {where}"
+
+
+def _team(nurse_name: str | None) -> str:
+    return f"your specialist nurse, {nurse_name}," if nurse_name else "your hospital team"
+
+
+def safety_message(
+    tier: str,
+    advice_line: str | None = None,
+    hospital: str | None = None,
+    nurse_name: str | None = None,
+    someone_else: bool = False,
+) -> str:
+    """The answer for a tier, with the patient's own line and team when we know them."""
+    template = load_replies()[tier if tier in TIERS else "act_now"]
+    who = "What you've described about them" if someone_else else "What you've described"
+    return (
+        template.format(who=who, call=_call(advice_line, hospital), team=_team(nurse_name))
+        .replace(", ,", ",")
+        .replace(",.", ".")
+    )
 
 
 def urgent_message(advice_line: str | None, hospital: str | None, someone_else: bool) -> str:
-    """The urgent-symptoms answer, with the patient's own 24-hour line when we know it."""
-    if advice_line:
-        where = f"{hospital}'s 24-hour advice line on {advice_line}" if hospital else advice_line
-        call = f"call {where}"
-    else:
-        call = f"call {GENERIC_ADVICE_LINE}"
-    who = "What you've described about them" if someone_else else "What you've described"
-    return (
-        f"{who} could need urgent medical attention. Please {call} now, "
-        "and don't wait for the next appointment.\n\n"
-        "If it feels severe or life-threatening, call 999 or go to A&E straight away.\n\n"
-        "I'm an automated assistant and can't assess symptoms."
-    )
+    """The act-now answer (kept for callers that know only the old two categories)."""
+    return safety_message("act_now", advice_line, hospital, None, someone_else)
 
 
 def crisis_message(nurse_name: str | None) -> str:
     """The gentle answer to crisis language: Samaritans, 999 and their team."""
-    team = f"your specialist nurse, {nurse_name}," if nurse_name else "your hospital team"
-    return (
-        "I'm really sorry you're feeling like this. You don't have to cope with it on your own.\n\n"
-        "You can talk to Samaritans for free, any time, day or night, on 116 123.\n\n"
-        "If you're in immediate danger or might act on these thoughts, please call 999 now.\n\n"
-        f"It may also help to let {team} know how you've been feeling; they are there to "
-        "support you with this as well as with your physical health."
-    )
+    return safety_message("crisis", nurse_name=nurse_name)
 
 
-CARRY_ON_PROMPT = "When you're ready, I can carry on helping with your follow-up questions."
+def carry_on_prompt() -> str:
+    """The line after a safety answer, offering to carry on."""
+    return load_replies()["carry_on"]

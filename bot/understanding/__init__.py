@@ -1,1 +1,1 @@
-"""Language tools shared by the NLU components: spaCy pipeline, vocabulary."""
+"""Language tools for the NLU components: spaCy pipeline, sentence encoder, intent model."""

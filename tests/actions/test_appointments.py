@@ -6,7 +6,7 @@ from actions.appointments import (
     ActionNextAppointment,
     ActionNoAppointmentHeard,
 )
-from bot.care.appointments import SIGN_IN, SIGN_IN_AGAIN
+from bot.care.appointments import SIGN_IN
 from tests.actions.conftest import make_tracker, texts
 
 # NOW is Saturday 28 November 2026; demo appointments are placed relative to it.
@@ -51,14 +51,36 @@ async def test_nothing_booked_names_nurse(dispatcher, seeded_db, portal_id):
     assert "specialist nurse, " in said and "0113 496 01" in said
 
 
-@pytest.mark.parametrize(("auth", "expected"), [(None, SIGN_IN), ("rejected", SIGN_IN_AGAIN)])
-async def test_anonymous_gets_sign_in_and_nothing_personal(dispatcher, seeded_db, auth, expected):
+@pytest.mark.parametrize(
+    ("auth", "expected"), [(None, "If you sign in"), ("rejected", "couldn't confirm your sign-in")]
+)
+async def test_anonymous_gets_general_answer_and_nothing_personal(
+    dispatcher, seeded_db, auth, expected
+):
     # Client-sent metadata claiming to be a patient is ignored: only the channel's key counts.
     tracker = make_tracker(
         "ask_next_appointment", auth=auth, client_metadata={"patient_id": "demo-telephone"}
     )
     await ActionNextAppointment().run(dispatcher, tracker, {})
-    assert texts(dispatcher) == expected
+    said = texts(dispatcher)
+    # The general answer first, never a bare sign-in wall...
+    assert said.startswith("You're usually told when your next appointment is")
+    assert expected in said
+    # ...and nothing from the record it claimed.
+    assert "Thursday" not in said and "0113" not in said and "telephone appointment on" not in said
+
+
+@pytest.mark.parametrize("auth", [None, "rejected"])
+async def test_anonymous_stage_gets_the_schedule(dispatcher, seeded_db, auth):
+    await ActionFollowUpStage().run(dispatcher, make_tracker("ask_follow_up_stage", auth=auth), {})
+    said = texts(dispatcher)
+    assert "every 3 months for the first 2 years" in said
+    assert "where you are in this schedule" in said
+
+
+async def test_calendar_still_needs_sign_in(dispatcher, seeded_db):
+    await ActionAddToCalendar().run(dispatcher, make_tracker("add_to_calendar"), {})
+    assert texts(dispatcher) == SIGN_IN
 
 
 async def test_unknown_patient_gets_no_record(dispatcher, seeded_db):

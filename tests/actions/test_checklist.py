@@ -1,3 +1,4 @@
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -94,3 +95,27 @@ async def test_yes_no_without_checklist_is_small_talk(fixed_now):
     assert "What would you like to know" in texts(dispatcher)
     dispatcher, _ = await run_reply("deny", None)
     assert "No problem" in texts(dispatcher)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("checklist for my phone appointment", "telephone"), ("get me ready for my zoom", "video")],
+)
+async def test_anonymous_checklist_takes_the_kind_from_the_message(seeded_db, text, kind):
+    dispatcher = CollectingDispatcher()
+    events = await ActionChecklistStart().run(
+        dispatcher, make_tracker("start_checklist", text=text), {}
+    )
+    said = " ".join(m.get("text") or "" for m in dispatcher.messages)
+    assert "telephone or by video?" not in said
+    assert f"your {kind} appointment" in said
+    assert events[-1]["value"]["kind"] == kind
+
+
+async def test_anonymous_face_to_face_checklist_has_no_call_to_prepare(seeded_db):
+    dispatcher = CollectingDispatcher()
+    events = await ActionChecklistStart().run(
+        dispatcher, make_tracker("start_checklist", text="prep for my in person appt"), {}
+    )
+    assert "no call to get ready for" in dispatcher.messages[0]["text"]
+    assert events == []

@@ -38,11 +38,17 @@ async def test_face_to_face_when_already_face_to_face(seeded_db):
     assert count(seeded_db, "face_to_face_requests") == 0
 
 
-async def test_requests_need_sign_in(seeded_db):
+async def test_anonymous_requests_get_how_to_ask_and_record_nothing(seeded_db):
     d, _ = await say(ActionRequestFaceToFace, "can I come in")
-    assert texts(d) == SIGN_IN
+    said = texts(d)
+    assert "you can ask for a face-to-face one instead" in said
+    assert "0808 800 40 40" in said
+    assert "pass your request for a face-to-face appointment to your team" in said
+    assert count(seeded_db, "face_to_face_requests") == 0
     d, _ = await say(ActionUpdatePhone, "07700 900999")
-    assert texts(d) == SIGN_IN
+    assert "right number to call you on" in texts(d)
+    assert "pass your new number to your team" in texts(d)
+    assert SIGN_IN not in texts(d)
 
 
 async def test_number_correction_pending_never_overwrites(seeded_db):

@@ -1,3 +1,5 @@
+import pytest
+
 from actions.safety import ActionSafety
 from bot.care.signposting import GENERIC_ADVICE_LINE
 from tests.actions.conftest import make_tracker, texts
@@ -19,7 +21,7 @@ async def test_urgent_anonymous_gets_generic_line_and_999(dispatcher, fixed_now)
     said = texts(dispatcher)
     assert GENERIC_ADVICE_LINE in said
     assert "999" in said and "A&E" in said
-    assert "don't wait for the next appointment" in said
+    assert "don't wait for your next appointment" in said
     payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
     assert "/ask_face_to_face" in payloads
 
@@ -54,3 +56,22 @@ async def test_safety_answer_survives_a_database_outage(dispatcher, env_settings
     await ActionSafety().run(dispatcher, tracker, {})
     common._sessions.cache_clear()
     assert GENERIC_ADVICE_LINE in texts(dispatcher)
+
+
+@pytest.mark.parametrize(
+    ("intent", "tier", "expected"),
+    [
+        ("urgent_symptom", "team_soon", "today or on the next working day"),
+        ("urgent_symptom", "act_now", "call 999 or go to A&E"),
+        ("symptom_info", None, "isn't happening right now"),
+        ("crisis", "crisis", "116 123"),
+    ],
+)
+async def test_each_tier_has_its_own_answer(dispatcher, fixed_now, intent, tier, expected):
+    await ActionSafety().run(
+        dispatcher, make_tracker(intent, safety={"tier": tier, "about_someone_else": False}), {}
+    )
+    said = texts(dispatcher)
+    assert expected in said
+    # Every symptom answer names whom to call.
+    assert "999" in said

@@ -5,7 +5,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.care.safety import Screening
-from components.safety import SafetyScreen, apply_screening
+from bot.care.triage import Triage
+from components.safety import SafetyScreen, apply_triage
 
 
 def message(text: str, ranking: list[tuple[str, float]]) -> Message:
@@ -16,67 +17,64 @@ def message(text: str, ranking: list[tuple[str, float]]) -> Message:
     return msg
 
 
-def test_screen_flag_overrules_the_classifier() -> None:
-    msg = message("temp 38.5, what happens at clinic", [("ask_face_to_face", 0.9)])
-    apply_screening(msg, Screening("urgent", ("temperature_reading",)), 0.8, 0.35)
-    assert msg.get(INTENT) == {"name": "urgent_symptom", "confidence": 1.0}
-    assert msg.get("safety")["classifier_intent"] == "ask_face_to_face"
+URGENT = Screening(category="urgent", signals=("fever",))
 
 
-def test_crisis_category_maps_to_crisis_intent() -> None:
-    msg = message("...", [("ask_coping", 0.9)])
-    apply_screening(msg, Screening("crisis", ("suicidal",)), 0.8, 0.35)
-    assert msg.get(INTENT)["name"] == "crisis"
+@pytest.mark.parametrize(
+    ("triage", "intent", "tier"),
+    [
+        (Triage("act_now", "fever", "rules"), "urgent_symptom", "act_now"),
+        (Triage("team_soon", "bone_pain", "net"), "urgent_symptom", "team_soon"),
+        (Triage("crisis", "hopeless", "net"), "crisis", "crisis"),
+        (Triage(None, "fever", "set_aside"), "symptom_info", None),
+    ],
+)
+def test_triage_overrules_the_classifier(triage, intent, tier) -> None:
+    msg = message("...", [("ask_coping", 0.9), ("ask_helpline", 0.1)])
+    apply_triage(msg, URGENT, triage)
+    assert msg.get(INTENT)["name"] == intent
+    assert msg.get(INTENT_RANKING_KEY)[0]["name"] == intent
+    assert [r["name"] for r in msg.get(INTENT_RANKING_KEY)].count(intent) == 1
+    assert msg.get("safety")["tier"] == tier
+    assert msg.get("safety")["classifier_intent"] == "ask_coping"
 
 
-def test_discounted_words_demote_a_classifier_red_flag() -> None:
-    msg = message(
-        "no fever, when is clinic", [("urgent_symptom", 0.95), ("ask_face_to_face", 0.04)]
-    )
-    apply_screening(msg, Screening(None, (), discounted=("fever",)), 0.8, 0.35)
-    assert msg.get(INTENT)["name"] == "ask_face_to_face"
-    assert all(r["name"] != "urgent_symptom" for r in msg.get(INTENT_RANKING_KEY))
+def test_nothing_found_leaves_the_classifier_alone() -> None:
+    msg = message("when is clinic", [("ask_next_appointment", 0.9)])
+    apply_triage(msg, Screening(category=None), Triage(None))
+    assert msg.get(INTENT)["name"] == "ask_next_appointment"
 
 
-def test_unsure_classifier_red_flag_is_demoted_and_renormalised() -> None:
-    msg = message("hmm", [("urgent_symptom", 0.5), ("greet", 0.3), ("thank", 0.2)])
-    apply_screening(msg, Screening(None), 0.8, 0.35)
-    assert msg.get(INTENT) == {"name": "greet", "confidence": 0.6}
+def test_a_stray_safety_guess_is_replaced_by_the_next_best() -> None:
+    msg = message("...", [("urgent_symptom", 0.6), ("ask_coping", 0.4)])
+    apply_triage(msg, Screening(category=None), Triage(None))
+    assert msg.get(INTENT)["name"] == "ask_coping"
 
 
-def test_demoted_guess_with_unsure_rest_becomes_fallback() -> None:
-    msg = message(
-        "hmm",
-        [("urgent_symptom", 0.6), ("greet", 0.1), ("thank", 0.1), ("affirm", 0.1), ("deny", 0.1)],
-    )
-    apply_screening(msg, Screening(None), 0.8, 0.35)
-    assert msg.get(INTENT)["name"] == "nlu_fallback"
-
-
-def test_forced_intent_is_not_duplicated_in_the_ranking() -> None:
-    msg = message("temp 39", [("urgent_symptom", 0.97), ("greet", 0.01)])
-    apply_screening(msg, Screening("urgent", ("temperature_reading",)), 0.8, 0.35)
-    names = [r["name"] for r in msg.get(INTENT_RANKING_KEY)]
-    assert names.count("urgent_symptom") == 1
-
-
-def test_confident_classifier_red_flag_stands_as_second_net() -> None:
-    msg = message("unlisted symptom words", [("urgent_symptom", 0.9), ("greet", 0.05)])
-    assert apply_screening(msg, Screening(None), 0.8, 0.35) == "classifier"
-    assert msg.get(INTENT)["name"] == "urgent_symptom"
-
-
-def test_only_safety_intents_left_means_fallback() -> None:
-    msg = message("x", [("crisis", 0.5)])
-    apply_screening(msg, Screening(None), 0.8, 0.35)
-    assert msg.get(INTENT)["name"] == "nlu_fallback"
-
-
-def test_component_screens_real_text_and_logs_no_text(caplog: pytest.LogCaptureFixture) -> None:
-    component = SafetyScreen({"classifier_min_confidence": 0.8, "fallback_threshold": 0.35})
-    msg = message("my daughter is burning up and shivering", [("ask_coping", 0.7)])
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("my daughter is burning up and shivering", "urgent_symptom"),
+        ("what's the point of any of this any more", "crisis"),
+        ("when is my next appointment", "ask_coping"),
+    ],
+)
+def test_component_screens_real_text_and_logs_no_text(
+    caplog: pytest.LogCaptureFixture, text: str, intent: str
+) -> None:
+    component = SafetyScreen({"semantic_net": True})
+    msg = message(text, [("ask_coping", 0.7)])
     with caplog.at_level(logging.DEBUG):
         component.process([msg])
+    assert msg.get(INTENT)["name"] == intent
+    for word in ("daughter", "burning", "point", "appointment"):
+        assert word not in caplog.text
+
+
+def test_the_whole_long_message_is_screened() -> None:
+    # A red flag after 2,000 characters of chat is still seen (nothing trims before the screen).
+    text = "I wanted to ask about parking and the cafe. " * 60 + "Also my nose won't stop bleeding."
+    assert len(text) > 2000
+    msg = message(text, [("ask_face_to_face", 0.7)])
+    SafetyScreen({"semantic_net": True}).process([msg])
     assert msg.get(INTENT)["name"] == "urgent_symptom"
-    assert msg.get("safety")["about_someone_else"] is True
-    assert "burning" not in caplog.text and "daughter" not in caplog.text

@@ -196,3 +196,22 @@ def test_no_run_of_eight_words_is_copied_from_the_source() -> None:
             assert tuple(text_words[i : i + 8]) not in source_runs, (
                 f"copies: {' '.join(text_words[i : i + 8])}"
             )
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("checklist for my phone appointment", "telephone"),
+        ("help me get ready for my telephone appt", "telephone"),
+        ("get me ready for the video call", "video"),
+        ("prep for my zoom on tuesday", "video"),
+        ("its a teams call", "video"),
+        ("video call on my phone", "video"),
+        ("prep for in person appt", "face_to_face"),
+        ("checklist for my face-to-face", "face_to_face"),
+        ("help me get ready", None),
+        ("telephonic", None),
+    ],
+)
+def test_kind_from_text(text, kind):
+    assert checklist.kind_from_text(text) == kind

@@ -1,6 +1,13 @@
 import pytest
 
-from bot.care.inputs import EMPTY_REPLY, MAX_CHARS, NOT_TEXT_REPLY, check_message
+from bot.care.inputs import (
+    EMPTY_REPLY,
+    HARD_MAX_CHARS,
+    MAX_CHARS,
+    NOT_TEXT_REPLY,
+    TOO_LONG_REPLY,
+    check_message,
+)
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "\n\t", "\x00", None])
@@ -15,10 +22,18 @@ def test_non_text_gets_a_kind_reply(raw: object) -> None:
     assert check_message(raw).notice == NOT_TEXT_REPLY
 
 
-def test_long_message_is_trimmed_with_a_notice() -> None:
-    checked = check_message("when is my check up " * 500)
-    assert checked.text is not None and len(checked.text) == MAX_CHARS
+def test_long_message_passes_whole_with_a_notice() -> None:
+    # Whole, so the safety screen reads a red flag at the end; the classifier trims.
+    raw = "when is my check up " * 500 + "and I can't stop the bleeding"
+    checked = check_message(raw)
+    assert checked.text == raw.strip() and len(checked.text) > MAX_CHARS
     assert checked.notice and "2,000" in checked.notice
+
+
+def test_huge_message_is_refused_whole_with_whom_to_call() -> None:
+    checked = check_message("a" * (HARD_MAX_CHARS + 1))
+    assert checked.text is None
+    assert checked.notice == TOO_LONG_REPLY and "999" in TOO_LONG_REPLY
 
 
 @pytest.mark.parametrize(

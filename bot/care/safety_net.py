@@ -1,0 +1,160 @@
+"""The safety screen's semantic second net: sentence vectors against curated anchor phrasings.
+
+The rules (bot/care/safety.py) catch the words we thought of; this net catches the ones we
+didn't ("my gums won't stop", "what's the point any more"). Each message, and each sentence
+of a long message, is compared with anchor phrasings per category (content/safety_anchors.yml).
+A category counts when its anchors are close enough (a threshold per tier) AND closer than the
+look-alikes (past, resolved, how-to, negated, figurative...) and ordinary follow-up questions
+by a margin. The thresholds were chosen on tests/safety/validation.yml with
+scripts/tune_safety.py, never on the test set; they live beside the anchors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from bot.config import PROJECT_ROOT
+
+ANCHORS_FILE = PROJECT_ROOT / "content" / "safety_anchors.yml"
+TIERS = ("act_now", "team_soon", "crisis")
+# How many of a category's closest anchors are averaged (one odd anchor can't flag alone).
+TOP_K = 2
+# Long messages are also read a sentence (or about 30 words) at a time, so a red flag in
+# the middle of a long story isn't averaged away; at most this many pieces are encoded.
+MAX_PIECES = 48
+PIECE_WORDS = 30
+_SENTENCE_RE = re.compile(r"(?<=[.!?\n;])\s+|\s+(?:but|and then|also|btw|oh and|plus)\s+", re.I)
+
+
+@dataclass(frozen=True)
+class NetResult:
+    """The net's view of one message."""
+
+    category: str | None
+    tier: str | None
+    score: float
+    margin: float
+
+
+NOTHING = NetResult(None, None, 0.0, 0.0)
+
+
+def pieces(text: str) -> list[str]:
+    """The whole message, then its sentences (long sentences cut into ~30-word runs).
+
+    Every part of the message is in some piece: when there are too many sentences, they
+    are grouped, so a red flag at the very end of a long story is still read.
+    """
+    text = " ".join(text.split())
+    runs: list[str] = []
+    for sentence in _SENTENCE_RE.split(text):
+        words = (sentence or "").split()
+        for start in range(0, len(words), PIECE_WORDS):
+            runs.append(" ".join(words[max(0, start - 5) : start + PIECE_WORDS]))
+    runs = [r for r in runs if r and r != text]
+    if len(runs) > MAX_PIECES - 1:
+        size = -(-len(runs) // (MAX_PIECES - 1))
+        runs = [" ".join(runs[i : i + size]) for i in range(0, len(runs), size)]
+    return [text, *runs]
+
+
+def is_short(text: str) -> bool:
+    """Short enough that one reading of it decides (no story around the symptom)."""
+    return len(text.split()) <= PIECE_WORDS
+
+
+class SafetyNet:
+    """Nearest-anchor scoring per category, with look-alikes as the counterweight."""
+
+    def __init__(self, anchors: dict[str, Any], encoder: Any) -> None:
+        """Encode every anchor once (the encoder's cache keeps them for the process)."""
+        self._encoder = encoder
+        semantic = anchors.get("thresholds") or {}
+        self.thresholds = {tier: float(semantic.get(tier, 1.0)) for tier in TIERS}
+        self.margin = float(semantic.get("margin", 0.0))
+        # A rule flag is set aside when the message is this much closer to the look-alikes
+        # (past, resolved, how-to...) than to any red-flag category; never for crisis.
+        self.suppress = float(semantic.get("suppress", 9.0))
+        self._categories: list[str] = []
+        self._tiers: dict[str, str] = {}
+        blocks = []
+        for name, spec in anchors["categories"].items():
+            if spec["tier"] not in TIERS:
+                raise ValueError(f"{name}: tier {spec['tier']!r} is not one of {TIERS}")
+            self._categories.append(name)
+            self._tiers[name] = spec["tier"]
+            blocks.append(encoder.encode(list(spec["anchors"])))
+        self._category_vectors = blocks
+        negatives = [p for group in anchors.get("lookalikes", {}).values() for p in group]
+        negatives += list(anchors.get("general_followup", []))
+        self._negatives = encoder.encode(negatives)
+
+    def tier_of(self, category: str) -> str:
+        """The tier a category belongs to."""
+        return self._tiers[category]
+
+    def scores(self, text: str) -> tuple[dict[str, float], float]:
+        """Each category's best score over the message's pieces, and the look-alike score
+        for the piece that scored best."""
+        vectors = self._encoder.encode(pieces(text))
+        best: dict[str, float] = {}
+        best_piece: dict[str, int] = {}
+        for name, anchor_vectors in zip(self._categories, self._category_vectors, strict=True):
+            sims = vectors @ anchor_vectors.T
+            k = min(TOP_K, sims.shape[1])
+            top = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+            i = int(np.argmax(top))
+            best[name], best_piece[name] = float(top[i]), i
+        negative = vectors @ self._negatives.T
+        k = min(TOP_K, negative.shape[1])
+        negative_top = np.sort(negative, axis=1)[:, -k:].mean(axis=1)
+        leader = max(best, key=best.get)
+        return best, float(negative_top[best_piece[leader]])
+
+    def check(self, text: str) -> NetResult:
+        """The most urgent category whose anchors this message is close enough to."""
+        if not text or not text.strip():
+            return NOTHING
+        best, negative = self.scores(text)
+        return self.judge(best, negative, self.thresholds, self.margin)
+
+    def judge(
+        self, best: dict[str, float], negative: float, thresholds: dict[str, float], margin: float
+    ) -> NetResult:
+        """Apply thresholds to scores (split out so tuning can try many thresholds)."""
+        flagged = [
+            (name, score)
+            for name, score in best.items()
+            if score >= thresholds[self._tiers[name]] and score - negative >= margin
+        ]
+        if not flagged:
+            leader = max(best, key=best.get)
+            return NetResult(None, None, best[leader], best[leader] - negative)
+        # Crisis first, then act now, then team soon: the most urgent answer wins.
+        order = {"crisis": 0, "act_now": 1, "team_soon": 2}
+        name, score = min(flagged, key=lambda f: (order[self._tiers[f[0]]], -f[1]))
+        return NetResult(name, self._tiers[name], score, score - negative)
+
+
+def load_anchors(path: Path = ANCHORS_FILE) -> dict[str, Any]:
+    """The anchor phrasings and thresholds."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not data.get("categories"):
+        raise ValueError(f"{path} has no categories")
+    return data
+
+
+@lru_cache(maxsize=1)
+def get_net() -> SafetyNet:
+    """The process-wide net (built on first use, never at import)."""
+    from bot.understanding.encoder import get_encoder
+
+    return SafetyNet(load_anchors(), get_encoder())

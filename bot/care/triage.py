@@ -1,0 +1,74 @@
+"""Triage: the rules and the semantic net together decide a message's safety tier.
+
+A flag from either counts, crisis first, then act now, then team soon, unless the rules saw
+the words and discounted them (negated, past, harmless), which the net cannot overrule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import yaml
+
+from bot.care.safety import CRISIS, Screening
+from bot.care.safety_net import NetResult
+from bot.config import get_settings
+
+URGENCY = {None: 0, "team_soon": 1, "act_now": 2, "crisis": 3}
+
+
+@dataclass(frozen=True)
+class Triage:
+    """The decision for one message: tier, the category or signal behind it, who found it."""
+
+    tier: str | None
+    reason: str | None = None
+    found_by: str = "none"  # "rules", "net" or "none"
+
+
+@lru_cache(maxsize=1)
+def signal_tiers() -> dict[str, str]:
+    """Rule signal -> tier, from content/safety_terms.yml's `tiers` section."""
+    with open(get_settings().safety_terms_file, encoding="utf-8") as handle:
+        terms = yaml.safe_load(handle)
+    return {name: spec["tier"] for name, spec in (terms.get("tiers") or {}).items()}
+
+
+def rules_tier(screening: Screening) -> str | None:
+    """The most urgent tier among the signals the rules found (unknown signals: act now)."""
+    if screening.category == CRISIS:
+        return "crisis"
+    if not screening.category:
+        return None
+    tiers = signal_tiers()
+    return max((tiers.get(s, "act_now") for s in screening.signals), key=URGENCY.get)
+
+
+def decide(
+    screening: Screening, net: NetResult | None, suppress: float = 9.0, short: bool = True
+) -> Triage:
+    """Combine the rules' screening and the net's result.
+
+    A symptom flag from the rules is set aside when the net finds the message much closer
+    to the look-alikes (a past or resolved symptom, a how-to question) than to any red flag:
+    those get information, which still says what to do if it happens now. Crisis flags are
+    never set aside, and neither is anything in a long message (`short` false), where a past
+    symptom and a new one can sit side by side.
+    """
+    by_rules = rules_tier(screening)
+    if (
+        by_rules not in (None, "crisis")
+        and short
+        and net is not None
+        and net.tier is None
+        and net.margin <= -suppress
+    ):
+        return Triage(None, ",".join(screening.signals), "set_aside")
+    by_net = None if net is None or screening.discounted else net.tier
+    if by_rules is None and by_net is None:
+        return Triage(None)
+    if URGENCY[by_net] > URGENCY[by_rules]:
+        return Triage(by_net, net.category if net else None, "net")
+    signals = ",".join(screening.signals) or None
+    return Triage(by_rules, signals, "rules")

@@ -1,0 +1,183 @@
+"""The intent model: sparse word and character features beside dense sentence vectors.
+
+Rasa-free, so it can be trained, cross-validated and tuned from a script in seconds; the
+Rasa component (components/intents.py) wraps it. Three signals decide:
+
+* a logistic regression over TF-IDF word n-grams (lemmas), character n-grams (typos) and
+  the MiniLM sentence vector (paraphrases nobody here wrote);
+* ``out_of_scope`` is a class like any other, taught with broad unrelated requests;
+* a similarity check: a message whose sentence vector is far from every in-scope training
+  example is out of scope, whatever the regression says ("far from everything we know").
+
+Thresholds are chosen on the validation set (tests/nlu/validation.yml), never on the test
+set; see docs/understanding.md.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+OUT_OF_SCOPE = "out_of_scope"
+FALLBACK = "nlu_fallback"
+# Intents the classifier never predicts: the safety screen sets them from its own rules.
+NEVER_PREDICTED = frozenset({"urgent_symptom", "crisis"})
+
+
+@dataclass
+class Settings:
+    """The model's knobs (config.yml passes them through; defaults chosen on validation)."""
+
+    dense_weight: float = 2.0
+    c: float = 10.0
+    min_similarity: float = 0.45
+    fallback_threshold: float = 0.3
+    # out_of_scope is the largest class; scaling its probability down keeps badly typed
+    # in-scope questions in scope, while the similarity check still declines far-off text.
+    oos_scale: float = 1.0
+    # A regression this sure of an in-scope intent is not overruled by the similarity
+    # check: heavy typos ("hw many yrs left") move the sentence vector, not the n-grams.
+    sure: float = 0.85
+    suggestions: int = 3
+    # Intents whose examples are so short that similarity says little (greetings, yes/no).
+    similarity_exempt: tuple[str, ...] = ("greet", "goodbye", "thank", "affirm", "deny")
+
+
+@dataclass
+class Prediction:
+    """What the model thinks of one message."""
+
+    intent: str
+    confidence: float
+    ranking: list[tuple[str, float]]
+    similarity: float
+    nearest: str | None
+    reason: str = "classifier"
+    suggestions: list[str] = field(default_factory=list)
+
+
+class IntentModel:
+    """Train with `fit`, then `predict` one message at a time."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._words = TfidfVectorizer(
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            token_pattern=r"(?u)\b\w+\b",  # noqa: S106
+        )
+        self._chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2
+        )
+        self._classifier: LogisticRegression | None = None
+        self._bank: np.ndarray = np.zeros((0, 0), dtype=np.float32)
+        self._bank_labels: list[str] = []
+
+    def _features(self, lemmas: Sequence[str], texts: Sequence[str], vectors: np.ndarray):
+        return hstack(
+            [
+                self._words.transform(lemmas),
+                self._chars.transform([t.lower() for t in texts]),
+                csr_matrix(vectors * self.settings.dense_weight),
+            ]
+        ).tocsr()
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        lemmas: Sequence[str],
+        vectors: np.ndarray,
+        labels: Sequence[str],
+    ) -> IntentModel:
+        """Learn from examples; `vectors` are the encoder's sentence vectors."""
+        keep = [i for i, label in enumerate(labels) if label not in NEVER_PREDICTED]
+        texts = [texts[i] for i in keep]
+        lemmas = [lemmas[i] for i in keep]
+        labels = [labels[i] for i in keep]
+        vectors = vectors[keep]
+        self._words.fit(lemmas)
+        self._chars.fit([t.lower() for t in texts])
+        self._classifier = LogisticRegression(C=self.settings.c, max_iter=2000)
+        self._classifier.fit(self._features(lemmas, texts, vectors), labels)
+        in_scope = [i for i, label in enumerate(labels) if label != OUT_OF_SCOPE]
+        self._bank = vectors[in_scope].astype(np.float32)
+        self._bank_labels = [labels[i] for i in in_scope]
+        return self
+
+    @property
+    def intents(self) -> list[str]:
+        """The labels the classifier knows."""
+        return list(self._classifier.classes_) if self._classifier is not None else []
+
+    def similarity(self, vector: np.ndarray) -> tuple[float, str | None]:
+        """Cosine similarity to the closest in-scope training example, and its intent."""
+        if not len(self._bank):
+            return 0.0, None
+        scores = self._bank @ vector
+        best = int(np.argmax(scores))
+        return float(scores[best]), self._bank_labels[best]
+
+    def predict(self, text: str, lemmas: str, vector: np.ndarray) -> Prediction:
+        """Rank the intents for one message and apply the out-of-scope and fallback rules."""
+        return self.predict_many([text], [lemmas], vector[None, :])[0]
+
+    def predict_many(
+        self, texts: Sequence[str], lemmas: Sequence[str], vectors: np.ndarray
+    ) -> list[Prediction]:
+        """`predict` for many messages at once (evaluation and cross-validation)."""
+        if self._classifier is None:
+            raise RuntimeError("the intent model has not been trained")
+        probabilities = self._classifier.predict_proba(self._features(lemmas, texts, vectors))
+        classes = self._classifier.classes_
+        if OUT_OF_SCOPE in classes and self.settings.oos_scale != 1.0:
+            probabilities = probabilities.copy()
+            probabilities[:, list(classes).index(OUT_OF_SCOPE)] *= self.settings.oos_scale
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
+        out = []
+        for row, vector in zip(probabilities, vectors, strict=True):
+            order = np.argsort(-row)
+            ranking = [(str(classes[i]), float(row[i])) for i in order]
+            out.append(self._decide(ranking, vector))
+        return out
+
+    def _decide(self, ranking: list[tuple[str, float]], vector: np.ndarray) -> Prediction:
+        s = self.settings
+        intent, confidence = ranking[0]
+        similarity, nearest = self.similarity(vector)
+        suggestions = [
+            name for name, _ in ranking if name not in {OUT_OF_SCOPE} | set(s.similarity_exempt)
+        ][: s.suggestions]
+        prediction = Prediction(intent, confidence, ranking, similarity, nearest)
+        if intent == OUT_OF_SCOPE:
+            prediction.reason = "out_of_scope_class"
+        elif (
+            similarity < s.min_similarity
+            and confidence < s.sure
+            and intent not in s.similarity_exempt
+        ):
+            prediction.intent, prediction.reason = OUT_OF_SCOPE, "far_from_training"
+        elif confidence < s.fallback_threshold:
+            prediction.intent, prediction.reason = FALLBACK, "unsure"
+            prediction.suggestions = suggestions
+        return prediction
+
+    def to_bytes(self) -> bytes:
+        """Serialise for Rasa's model storage."""
+        buffer = io.BytesIO()
+        pickle.dump(self, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        return buffer.getvalue()
+
+    @staticmethod
+    def from_bytes(data: bytes) -> IntentModel:
+        """Load what `to_bytes` wrote."""
+        model = pickle.loads(data)  # noqa: S301 - our own file from `rasa train`
+        if not isinstance(model, IntentModel):
+            raise TypeError("not an intent model")
+        return model

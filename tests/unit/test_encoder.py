@@ -1,0 +1,49 @@
+"""The real MiniLM encoder unpacked by `make` (no stand-in)."""
+
+import numpy as np
+import pytest
+
+from bot.understanding.encoder import DIMENSIONS, EncoderMissingError, SentenceEncoder, get_encoder
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return get_encoder()
+
+
+def test_vectors_are_unit_length(encoder):
+    v = encoder.encode(["how often are my check ups", "hi"])
+    assert v.shape == (2, DIMENSIONS)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+
+
+def test_paraphrases_are_closer_than_unrelated_text(encoder):
+    a, b, c = encoder.encode(
+        [
+            "how often do I have follow up appointments",
+            "how frequently will I be seen in clinic",
+            "book me a table for two tonight",
+        ]
+    )
+    assert a @ b > a @ c + 0.2
+
+
+def test_batching_and_length_padding_do_not_change_a_vector(encoder):
+    texts = ["short", "a much longer message about my video appointment next week " * 3]
+    together = encoder.encode(texts)
+    fresh = SentenceEncoder()
+    alone = np.stack([fresh.encode_one(t) for t in texts])
+    assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_no_padding_to_128(encoder):
+    assert encoder.token_count("hi") < 10
+
+
+def test_very_long_text_is_truncated_not_an_error(encoder):
+    assert encoder.encode_one("word " * 5000).shape == (DIMENSIONS,)
+
+
+def test_missing_weights_say_how_to_fix(tmp_path):
+    with pytest.raises(EncoderMissingError, match="make install"):
+        SentenceEncoder(tmp_path)

@@ -1,0 +1,73 @@
+"""The intent model on a tiny made-up task (the real figures come from scripts/evaluate.py)."""
+
+import numpy as np
+import pytest
+
+from bot.understanding.intents import FALLBACK, OUT_OF_SCOPE, IntentModel, Settings
+
+
+def _vectors(texts):
+    # A stand-in encoder: a stable random unit vector per word, averaged.
+    rng = {}
+    out = []
+    for text in texts:
+        words = text.lower().split()
+        v = sum(
+            rng.setdefault(w, np.random.default_rng(abs(hash(w)) % 2**32).normal(size=16))
+            for w in words
+        )
+        out.append(v / np.linalg.norm(v))
+    return np.array(out, dtype=np.float32)
+
+
+TRAIN = [
+    ("how often are check ups", "ask_how_often"),
+    ("how often will i be seen", "ask_how_often"),
+    ("how frequent are appointments", "ask_how_often"),
+    ("i feel anxious about clinic", "ask_coping"),
+    ("scared about my check up", "ask_coping"),
+    ("worried before appointments", "ask_coping"),
+    ("book a flight to spain", OUT_OF_SCOPE),
+    ("what is the weather", OUT_OF_SCOPE),
+    ("transfer money to savings", OUT_OF_SCOPE),
+    ("urgent red flag words", "urgent_symptom"),
+]
+
+
+@pytest.fixture
+def model():
+    texts = [t for t, _ in TRAIN]
+    return IntentModel(Settings(min_similarity=0.0, fallback_threshold=0.0)).fit(
+        texts, texts, _vectors(texts), [label for _, label in TRAIN]
+    )
+
+
+def test_learns_and_never_predicts_safety_intents(model):
+    assert "urgent_symptom" not in model.intents
+    p = model.predict(
+        "how often are check ups",
+        "how often are check ups",
+        _vectors(["how often are check ups"])[0],
+    )
+    assert p.intent == "ask_how_often"
+
+
+def test_far_from_everything_is_out_of_scope(model):
+    model.settings = Settings(min_similarity=0.99, fallback_threshold=0.0)
+    text = "zebra crossing lollipop"
+    p = model.predict(text, text, _vectors([text])[0])
+    assert p.intent == OUT_OF_SCOPE and p.reason in {"far_from_training", "out_of_scope_class"}
+
+
+def test_unsure_falls_back_with_suggestions(model):
+    model.settings = Settings(min_similarity=0.0, fallback_threshold=0.99)
+    text = "how often are check ups"
+    p = model.predict(text, text, _vectors([text])[0])
+    assert p.intent == FALLBACK and p.suggestions[0] == "ask_how_often"
+
+
+def test_round_trips_through_bytes(model):
+    again = IntentModel.from_bytes(model.to_bytes())
+    assert again.intents == model.intents
+    with pytest.raises(TypeError):
+        IntentModel.from_bytes(__import__("pickle").dumps({"not": "a model"}))

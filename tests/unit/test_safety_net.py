@@ -1,0 +1,84 @@
+"""The semantic net and the triage that combines it with the rules (real encoder, real anchors)."""
+
+import pytest
+
+from bot.care.safety import Screening
+from bot.care.safety_net import NetResult, SafetyNet, get_net, is_short, pieces
+from bot.care.triage import decide, rules_tier
+
+
+@pytest.fixture(scope="module")
+def net():
+    return get_net()
+
+
+def test_every_part_of_a_long_message_is_in_some_piece():
+    text = "Question about parking. " * 200 + "My gums keep bleeding."
+    assert any("gums keep bleeding" in p for p in pieces(text))
+    assert len(pieces(text)) <= 48
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [
+        ("honestly what is even the point of carrying on with any of this", "crisis"),
+        ("I've been hoarding my painkillers in a drawer", "crisis"),
+        ("my legs ache deep in the bones every night and it wakes me", "team_soon"),
+        ("he is struggling to breathe and his lips look blue", "act_now"),
+    ],
+)
+def test_lay_phrasings_are_flagged_in_their_tier(net, text, tier):
+    assert net.check(text).tier == tier
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how often will my check ups be now I've finished treatment",
+        "can my mum sit in on the video call with me",
+        "what's the weather like in Leeds tomorrow",
+    ],
+)
+def test_ordinary_questions_are_not_flagged(net, text):
+    assert net.check(text).tier is None
+
+
+def test_a_bad_tier_in_the_anchors_is_refused(net):
+    with pytest.raises(ValueError, match="tier"):
+        SafetyNet({"categories": {"x": {"tier": "later", "anchors": ["a"]}}}, encoder=None)
+
+
+FEVER = Screening(category="urgent", signals=("fever",))
+FAR_LOOKALIKE = NetResult(None, None, 0.4, -0.3)
+
+
+def test_rules_flag_stands_when_the_net_sees_nothing_in_a_long_message():
+    assert decide(FEVER, FAR_LOOKALIKE, suppress=0.05, short=False).tier == "act_now"
+
+
+def test_short_lookalike_gets_information_instead_of_an_alarm():
+    result = decide(FEVER, FAR_LOOKALIKE, suppress=0.05, short=True)
+    assert result.tier is None and result.found_by == "set_aside"
+
+
+def test_crisis_is_never_set_aside():
+    crisis = Screening(category="crisis", signals=("suicidal",))
+    assert decide(crisis, FAR_LOOKALIKE, suppress=0.05, short=True).tier == "crisis"
+
+
+def test_the_more_urgent_of_the_two_nets_wins():
+    bruising = Screening(category="urgent", signals=("bruising",))
+    assert rules_tier(bruising) == "team_soon"
+    net_says = NetResult("bleeding", "act_now", 0.7, 0.2)
+    result = decide(bruising, net_says)
+    assert result.tier == "act_now" and result.found_by == "net"
+
+
+def test_discounted_words_keep_the_net_quiet():
+    negated = Screening(category=None, discounted=("fever",))
+    assert decide(negated, NetResult("fever", "act_now", 0.6, 0.1)).tier is None
+
+
+def test_is_short():
+    assert is_short("had a temp last week, fine now")
+    assert not is_short("word " * 40)
