@@ -54,7 +54,10 @@ class Settings(BaseSettings):
         True, description="session cookie only over HTTPS (browsers exempt localhost)"
     )
     console_login_limit: str = Field(
-        "5/minute", description="sign-in attempts per username and per address (limits syntax)"
+        "5/minute", description="sign-in attempts per username (limits syntax)"
+    )
+    console_login_limit_per_address: str = Field(
+        "30/minute", description="sign-in attempts per client address (a ward may share one)"
     )
     # Email to the care team when a patient files a request (bot/care/notifications.py).
     smtp_host: str = Field("", description="SMTP server; empty turns notifications off")

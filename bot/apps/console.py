@@ -233,11 +233,11 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     username = str(form.get("username") or "").strip().lower()[:80]
     password = str(form.get("password") or "")
-    limiter, limit, _ = request.app[LIMITER_KEY]
+    limiter, per_user, per_address, _ = request.app[LIMITER_KEY]
     address = request.remote or "unknown"
     # Both keys are hit every time so neither can be probed without counting.
-    by_user = limiter.hit(limit, "user", username)
-    by_address = limiter.hit(limit, "address", address)
+    by_user = limiter.hit(per_user, "user", username)
+    by_address = limiter.hit(per_address, "address", address)
     if not (by_user and by_address):
         log.warning("console: sign-in rate limit reached")
         return render(
@@ -574,6 +574,7 @@ def create_app(
     app[LIMITER_KEY] = (
         MovingWindowRateLimiter(attempts),
         parse(settings.console_login_limit),
+        parse(settings.console_login_limit_per_address),
         attempts,
     )
     routes = [

@@ -19,7 +19,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import column, inspect, select, table
 from sqlalchemy.orm import Session
 
-from bot.care import checklist
 from bot.care.timefmt import UK
 from bot.storage.models import CallbackRequest, FaceToFaceRequest, NumberCorrection, Patient
 
@@ -141,13 +140,24 @@ def _conversation_figures(
         .order_by(_EVENTS.c.timestamp)
     ).all()
     names = _names(session) if rows else set()
-    checklists: dict[str, dict] = {}
+    # The checklist slot holds the state while one is going, and is cleared when it ends
+    # (actions/checklist.py): a clear straight after the last item's question is a completion.
+    active: dict[str, dict] = {}
     for sender, type_name, stamp, intent, data in rows:
         day = _uk_day(stamp)
         if type_name == "slot":
             event = json.loads(data or "{}")
-            if event.get("name") == "checklist" and isinstance(event.get("value"), dict):
-                checklists[sender] = event["value"]
+            if event.get("name") != "checklist":
+                continue
+            state = event.get("value")
+            if isinstance(state, dict) and state.get("items"):
+                if sender not in active:
+                    figures.checklists_started += 1
+                active[sender] = state
+            elif state is None and sender in active:
+                last = active.pop(sender)
+                if last.get("index", 0) >= len(last["items"]) - 1:
+                    figures.checklists_completed += 1
             continue
         if not intent:
             continue
@@ -159,10 +169,6 @@ def _conversation_figures(
             figures.unanswered.append((day, mask(text, names)))
         else:
             figures.questions[(week, intent)] += 1
-    figures.checklists_started = len(checklists)
-    figures.checklists_completed = sum(
-        1 for state in checklists.values() if state.get("items") and checklist.is_finished(state)
-    )
 
 
 def _request_figures(session: Session, figures: Figures, first: datetime, last: datetime) -> None:

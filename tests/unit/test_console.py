@@ -116,6 +116,14 @@ async def test_wrong_password_is_refused_kindly(client) -> None:
     assert (await client.get("/queue", allow_redirects=False)).status == 303
 
 
+async def test_sign_in_is_rate_limited_per_address_too(console_db) -> None:
+    app = create_app(make_settings(console_login_limit_per_address="3/minute"), console_db)
+    async with TestClient(TestServer(app), cookie_jar=CookieJar(unsafe=True)) as c:
+        names = ["nina", "ada", "someone", "nina"]
+        statuses = [(await sign_in(c, name, "wrong password!!")).status for name in names]
+    assert statuses == [401, 401, 401, 429]
+
+
 async def test_sign_in_is_rate_limited(client) -> None:
     statuses = [(await sign_in(client, password="wrong password!!")).status for _ in range(6)]
     assert statuses == [401] * 5 + [429]

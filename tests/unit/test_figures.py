@@ -54,30 +54,16 @@ def test_counts_per_week_masked_fallbacks_checklists_and_requests(session) -> No
     add(session, table, "b", "user", NOW, "crisis", {"text": "..."})
     add(session, table, "b", "user", NOW, "urgent_symptom", {"text": "..."})
     add(session, table, "c", "user", NOW, "nlu_fallback", {"text": "Robin on 07700 900123?"})
-    add(
-        session,
-        table,
-        "c",
-        "slot",
-        NOW,
-        None,
-        {
-            "name": "checklist",
-            "value": {"kind": "telephone", "items": ["a", "b"], "index": 2, "answers": {}},
-        },
-    )
-    add(
-        session,
-        table,
-        "d",
-        "slot",
-        NOW,
-        None,
-        {
-            "name": "checklist",
-            "value": {"kind": "video", "items": ["a", "b"], "index": 1, "answers": {}},
-        },
-    )
+    telephone = {"kind": "telephone", "items": ["a", "b"], "answers": {}}
+
+    def checklist(sender: str, value: dict | None) -> None:
+        add(session, table, sender, "slot", NOW, None, {"name": "checklist", "value": value})
+
+    # c finishes its checklist (the slot is cleared after the last item); d stops half way.
+    checklist("c", {**telephone, "index": 0})
+    checklist("c", {**telephone, "index": 1})
+    checklist("c", None)
+    checklist("d", {**telephone, "index": 0})
     # Outside the range: not counted.
     add(session, table, "e", "user", NOW - timedelta(days=60), "ask_coping", {"text": "x"})
     reference = file_callback(session, "demo-video", "morning")
