@@ -336,8 +336,8 @@ def _request_action(
             except ValueError as exc:
                 message = f"Not saved: {exc}."
         _flash(request, message)
-        back = request.headers.get("Referer", "")
-        raise web.HTTPSeeOther("/queue" if back.endswith("/queue") else f"/requests/{ref}")
+        # Back where the form was (a fixed choice, never a URL from the request).
+        raise web.HTTPSeeOther("/queue" if form.get("back") == "queue" else f"/requests/{ref}")
 
     return handler
 

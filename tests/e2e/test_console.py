@@ -177,6 +177,7 @@ def test_face_to_face_from_the_widget_to_the_queue_mailbox_and_done_by_a_nurse(
         nurse.goto(f"{team.console_url}/queue")
         nurse.get_by_role("button", name=f"Mark done {reference}").click()
         expect(nurse.get_by_role("status")).to_have_text(f"{reference} marked done.")
+        expect(nurse.get_by_role("heading", name="Work queue")).to_be_visible()
         expect(nurse.locator(f"tr#{reference}")).to_have_count(0)
         # A nurse cannot read the audit log.
         assert nurse.goto(f"{team.console_url}/audit").status == 403
