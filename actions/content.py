@@ -54,7 +54,6 @@ CONTENT_TOPICS = (
     "coping",
     "peer_support",
     "symptoms_to_watch",
-    "talk_to_person",
 )
 
 TOPIC_ACTIONS = {topic: _topic_action(topic) for topic in CONTENT_TOPICS}

@@ -11,6 +11,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # A marked default for demos, refused in production.
 DEV_SECRET = "dev-only-secret-change-me-before-production"  # noqa: S105
+DEV_CONSOLE_SECRET = "dev-only-console-secret-change-me-before-production"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,34 @@ class Settings(BaseSettings):
     allowed_origins: str = "http://localhost:8080,http://127.0.0.1:8080"
     rasa_url: str = "http://localhost:5005"
     log_level: str = "INFO"
+    # The staff console (bot/apps/console.py), its own app on its own port.
+    console_host: str = Field("127.0.0.1", description="where bot/apps/console.py listens")
+    console_port: int = 8081
+    console_url: str = Field(
+        "http://localhost:8081", description="the console's address, for links in emails"
+    )
+    console_secret: str = Field(
+        DEV_CONSOLE_SECRET, description="key that encrypts console session cookies"
+    )
+    console_session_minutes: int = Field(30, description="idle minutes before signing out")
+    console_secure_cookies: bool = Field(
+        True, description="session cookie only over HTTPS (browsers exempt localhost)"
+    )
+    console_login_limit: str = Field(
+        "5/minute", description="sign-in attempts per username (limits syntax)"
+    )
+    console_login_limit_per_address: str = Field(
+        "30/minute", description="sign-in attempts per client address (a ward may share one)"
+    )
+    # Email to the care team when a patient files a request (bot/care/notifications.py).
+    smtp_host: str = Field("", description="SMTP server; empty turns notifications off")
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10
+    notify_from: str = "all-followup-assistant@localhost"
+    notify_to: str = Field("care-team@localhost", description="the team's mailbox")
 
     class Config:
         """Read `.env` beside the project, environment variables win."""
@@ -55,6 +84,8 @@ class Settings(BaseSettings):
         """Refuse settings that are unsafe outside development."""
         if self.environment == "production" and self.jwt_secret == DEV_SECRET:
             raise ValueError("JWT_SECRET must be set in production")
+        if self.environment == "production" and self.console_secret == DEV_CONSOLE_SECRET:
+            raise ValueError("CONSOLE_SECRET must be set in production")
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts the action server (127.0.0.1:5055), Rasa (REST on 5005) and the widget server (8080).
+# Starts the action server (127.0.0.1:5055), Rasa (REST on 5005), the widget server (8080)
+# and the staff console (8081).
 # Ctrl-C stops them all. Called by `make run` after install, migrations and training.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,9 +8,10 @@ VENV=.venv/bin
 RASA_PORT=${RASA_PORT:-5005}
 RASA_INTERFACE=${RASA_INTERFACE:-127.0.0.1}
 WIDGET_PORT=${WIDGET_PORT:-8080}
+CONSOLE_PORT=${CONSOLE_PORT:-8081}
 # Where the widget's pages connect (the demo page's CSP allows only this origin besides itself).
 export RASA_URL=${RASA_URL:-http://localhost:$RASA_PORT}
-export WIDGET_PORT
+export WIDGET_PORT CONSOLE_PORT
 mkdir -p var/log
 # No telemetry or crash reports leave the machine: they could carry patient messages.
 export RASA_TELEMETRY_ENABLED=false
@@ -34,6 +36,9 @@ pids+=($!)
 # The widget, socket.io-client and the demo portal page (bot/apps/web.py).
 "$VENV/python" -m bot.apps.web >var/log/web.log 2>&1 &
 pids+=($!)
+# The staff console: its own app and port (bot/apps/console.py).
+"$VENV/python" -m bot.apps.console >var/log/console.log 2>&1 &
+pids+=($!)
 
 echo "Starting... (logs in var/log/)"
 for _ in $(seq 1 120); do
@@ -52,6 +57,8 @@ The assistant is running.
   Shell:   $VENV/rasa shell   (in another terminal)
   Widget:  http://localhost:$WIDGET_PORT/  (a demo patient portal: sign in as a demo patient,
            or stay anonymous; browsers may connect from ALLOWED_ORIGINS only)
+  Console: http://localhost:$CONSOLE_PORT/  (staff; add an account first with
+           $VENV/bot staff add USERNAME --role admin)
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"

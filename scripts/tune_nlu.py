@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from bot.understanding.encoder import get_encoder  # noqa: E402
 from bot.understanding.intents import (  # noqa: E402
     FALLBACK,
+    NEVER_PREDICTED,
     OUT_OF_SCOPE,
     IntentModel,
     Settings,
@@ -82,7 +83,7 @@ def cross_validate(texts, lemmas, vectors, labels, settings: Settings, folds: in
     from sklearn.model_selection import StratifiedKFold
 
     labels_arr = np.array(labels)
-    keep = np.array([lab not in {"urgent_symptom", "crisis"} for lab in labels])
+    keep = np.array([lab not in NEVER_PREDICTED for lab in labels])
     idx = np.nonzero(keep)[0]
     gold, guess = [], []
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=7)

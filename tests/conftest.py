@@ -127,3 +127,53 @@ def env_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None
     get_settings.cache_clear()
     yield apply
     get_settings.cache_clear()
+
+
+class Mailbox:
+    """What a real local SMTP server (aiosmtpd) received: parsed messages, in order."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 20) -> list:
+        """Wait until `count` messages have arrived, then return them all."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return list(self.messages)
+
+    def env(self) -> dict[str, str]:
+        """Settings that send the project's notifications here."""
+        return {
+            "SMTP_HOST": self.host,
+            "SMTP_PORT": str(self.port),
+            "NOTIFY_TO": "care-team@hospital.test",
+            "NOTIFY_FROM": "assistant@hospital.test",
+        }
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on a free loopback port for the length of one test."""
+    from aiosmtpd.controller import Controller
+
+    from tests.e2e.servers import free_port
+
+    box = Mailbox()
+    box.port = free_port()
+    controller = Controller(box, hostname=box.host, port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()

@@ -115,7 +115,11 @@ def _requests(args: argparse.Namespace) -> int:
     if not views:
         print("no requests" if args.all else "no pending requests")
         return 0
-    kinds = {"face_to_face": "face to face", "number_correction": "new number"}
+    kinds = {
+        "face_to_face": "face to face",
+        "number_correction": "new number",
+        "callback": "callback",
+    }
     header = ["REF", "TYPE", "PATIENT", "APPOINTMENT", "CREATED (UK)"]
     if args.all:
         header.append("STATUS")
@@ -191,6 +195,50 @@ def _export_questions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Password (at least 12 characters): ")
+    if getpass.getpass("Same password again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def _staff(args: argparse.Namespace) -> int:
+    from bot.identity import staff
+    from bot.storage import audit
+    from bot.storage.db import session_scope
+
+    if args.action == "add":
+        password = _read_password(args)
+        with _database(args) as factory, session_scope(factory) as session:
+            added = staff.add_staff(session, args.username, password, args.role)
+            audit.record(session, "staff_add", detail=f"{added.username} ({added.role})")
+        print(f"added {added.username} ({added.role})")
+        return 0
+    if args.action == "disable":
+        try:
+            with _database(args) as factory, session_scope(factory) as session:
+                changed = staff.disable_staff(session, args.username)
+                if changed:
+                    audit.record(session, "staff_disable", detail=args.username.strip().lower())
+        except LookupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        name = args.username.strip().lower()
+        print(f"disabled {name}" if changed else f"{name} was already disabled")
+        return 0
+    with _database(args) as factory, session_scope(factory) as session:
+        rows = staff.list_staff(session)
+    if not rows:
+        print("no staff accounts: add one with `bot staff add USERNAME --role admin`")
+    for member, active in rows:
+        print(f"{member.username:<24} {member.role:<6} {'active' if active else 'disabled'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser; add a subcommand with `sub.add_parser` + set_defaults(func)."""
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
@@ -221,7 +269,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_requests, action=None)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     done = actions.add_parser("done", help="mark requests done, e.g. `bot requests done f2f-3`")
-    done.add_argument("refs", nargs="+", metavar="REF", help="a reference such as f2f-3 or phone-5")
+    done.add_argument(
+        "refs", nargs="+", metavar="REF", help="a reference such as f2f-3, phone-5 or cb-2"
+    )
+
+    p = sub.add_parser("staff", help="console accounts: add, disable or list")
+    p.set_defaults(func=_staff)
+    staff_actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = staff_actions.add_parser("add", help="add an account (asks for the password)")
+    add.add_argument("username", metavar="USERNAME")
+    add.add_argument("--role", choices=["nurse", "admin"], default="nurse")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    disable = staff_actions.add_parser("disable", help="stop an account signing in")
+    disable.add_argument("username", metavar="USERNAME")
+    staff_actions.add_parser("list", help="list the accounts")
+    # `bot staff-add` is the same as `bot staff add`.
+    p = sub.add_parser("staff-add", help="same as `bot staff add`")
+    p.add_argument("username", metavar="USERNAME")
+    p.add_argument("--role", choices=["nurse", "admin"], default="nurse")
+    p.add_argument("--password-stdin", action="store_true")
+    p.set_defaults(func=_staff, action="add")
 
     p = sub.add_parser("export-questions", help="print a patient's questions as a printable page")
     p.add_argument("patient_id", metavar="PATIENT_ID", help="the patient's portal id")

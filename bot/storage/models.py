@@ -30,6 +30,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import declarative_base, relationship, validates
@@ -51,6 +52,8 @@ APPOINTMENT_KINDS = ("face_to_face", "telephone", "video")
 APPOINTMENT_STATUSES = ("booked", "cancelled", "attended")
 QUESTION_KINDS = ("question", "symptom", "side_effect")
 REQUEST_STATUSES = ("pending", "done")
+STAFF_ROLES = ("nurse", "admin")
+CALLBACK_WINDOWS = ("morning", "afternoon")
 
 FHIR_STATUS_MAP: dict[str, str] = {
     "proposed": "booked",
@@ -292,18 +295,97 @@ class NumberCorrection(Base):
         return f"<NumberCorrection id={self.id} status={self.status}>"
 
 
+class CallbackRequest(Base):
+    """A signed-in patient asking their own team to ring them, in a time window they chose.
+
+    `phone` is the number on record when the patient confirmed it, so staff call the number
+    the patient saw, even if the record changes later.
+    """
+
+    __tablename__ = "callback_requests"
+    __table_args__ = (
+        CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
+        CheckConstraint(_in("time_window", CALLBACK_WINDOWS), name="time_window"),
+        Index(None, "patient_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    patient_id = Column(Integer, ForeignKey("patients.id", ondelete="CASCADE"), nullable=False)
+    time_window = Column(String(20), nullable=False)
+    phone = Column(String(40), nullable=True)
+    status = Column(String(20), nullable=False, default="pending")
+    created = _created()
+    done_at = Column(UTCDateTime(), nullable=True)
+
+    @validates("created", "done_at")
+    def _utc(self, _key: str, value: datetime | None) -> datetime | None:
+        return to_utc(value)
+
+    def __repr__(self) -> str:
+        return f"<CallbackRequest id={self.id} status={self.status}>"
+
+
+class StaffMember(Base):
+    """A console account: a nurse sees patients; an admin also manages accounts."""
+
+    __tablename__ = "staff"
+    __table_args__ = (
+        CheckConstraint(_in("role", STAFF_ROLES), name="role"),
+        UniqueConstraint("username"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(80), nullable=False)
+    # An argon2id hash (argon2-cffi), never the password.
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(20), nullable=False)
+    created = _created()
+    disabled_at = Column(UTCDateTime(), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<StaffMember id={self.id} role={self.role}>"
+
+
+class AuditEntry(Base):
+    """Who did what, to which patient or request, and when: append-only.
+
+    `action` is e.g. ``view_patient``, ``assign``, ``note``, ``done``, ``sign_in``,
+    ``staff_add``; `staff_id` is None for the command line. `detail` holds a staff note's
+    text or an account name, never a patient's words.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "patient_id"), Index(None, "reference"), Index(None, "at"))
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    staff_id = Column(Integer, ForeignKey("staff.id", ondelete="SET NULL"), nullable=True)
+    action = Column(String(40), nullable=False)
+    patient_id = Column(Integer, ForeignKey("patients.id", ondelete="SET NULL"), nullable=True)
+    reference = Column(String(40), nullable=True)
+    detail = Column(Text, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<AuditEntry id={self.id} action={self.action}>"
+
+
 __all__ = [
     "APPOINTMENT_KINDS",
     "APPOINTMENT_STATUSES",
+    "CALLBACK_WINDOWS",
     "FHIR_STATUS_MAP",
     "QUESTION_KINDS",
     "REQUEST_STATUSES",
+    "STAFF_ROLES",
     "Appointment",
+    "AuditEntry",
     "Base",
+    "CallbackRequest",
     "FaceToFaceRequest",
     "NumberCorrection",
     "Patient",
     "PatientQuestion",
+    "StaffMember",
     "UTCDateTime",
     "as_utc",
     "map_fhir_status",

@@ -60,6 +60,18 @@ def _patient(session: Session, portal_id: str) -> Patient | None:
     ).scalar_one_or_none()
 
 
+def patient_row(session: Session, portal_id: str) -> Patient | None:
+    """The patient's row, for the staff console (which may show the full record)."""
+    return _patient(session, portal_id)
+
+
+def patient_id(session: Session, portal_id: str) -> int | None:
+    """The database id of the patient with this portal id, or None."""
+    return session.execute(
+        select(Patient.id).where(Patient.portal_id == portal_id)
+    ).scalar_one_or_none()
+
+
 def get_patient(session: Session, portal_id: str) -> PatientView | None:
     """Return the patient with this portal id, or None."""
     patient = _patient(session, portal_id)

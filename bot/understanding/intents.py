@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 OUT_OF_SCOPE = "out_of_scope"
 FALLBACK = "nlu_fallback"
 # Intents the classifier never predicts: the safety screen sets them from its own rules.
-NEVER_PREDICTED = frozenset({"urgent_symptom", "crisis"})
+NEVER_PREDICTED = frozenset({"urgent_symptom", "crisis", "symptom_info"})
 
 
 @dataclass

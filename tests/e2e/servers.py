@@ -1,7 +1,8 @@
 """Start the real action server and Rasa server on free loopback ports, for end-to-end tests.
 
 With ``web=True`` the widget's web server (bot/apps/web.py) starts too, and Rasa accepts browser
-connections from its origin only (ALLOWED_ORIGINS), as in `make run`.
+connections from its origin only (ALLOWED_ORIGINS), as in `make run`. With ``console=True`` the
+staff console (bot/apps/console.py) starts on its own port as well.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Servers:
     env: dict[str, str]
     processes: list[subprocess.Popen] = field(default_factory=list)
     web_url: str | None = None
+    console_url: str | None = None
 
     def post(
         self, message: object, sender: str = "e2e", token: str | None = None, **extra: object
@@ -89,13 +91,30 @@ def start_servers(
     extra_env: dict[str, str] | None = None,
     timeout: float = 180,
     web: bool = False,
+    console: bool = False,
 ) -> Servers:
     """Migrate and seed the database, then start the servers and wait for them to answer.
 
-    `web` also starts the widget server, and allows browsers from its origin only.
+    `web` also starts the widget server, and allows browsers from its origin only;
+    `console` also starts the staff console (session cookies without Secure: tests use http).
     """
     action_port, rasa_port = free_port(), free_port()
     web_port = free_port() if web else None
+    console_port = free_port() if console else None
+    console_env = (
+        {
+            "CONSOLE_PORT": str(console_port),
+            "CONSOLE_HOST": "127.0.0.1",
+            "CONSOLE_URL": f"http://127.0.0.1:{console_port}",
+            "CONSOLE_SECURE_COOKIES": "false",
+            "CONSOLE_SECRET": "e2e-console-secret",
+            # The tests sign in many times a minute from one address.
+            "CONSOLE_LOGIN_LIMIT": "100/minute",
+            "CONSOLE_LOGIN_LIMIT_PER_ADDRESS": "100/minute",
+        }
+        if console_port
+        else {}
+    )
     web_env = (
         {
             "ALLOWED_ORIGINS": f"http://127.0.0.1:{web_port},http://localhost:{web_port}",
@@ -116,6 +135,7 @@ def start_servers(
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONPATH": str(ROOT),
         **web_env,
+        **console_env,
         **(extra_env or {}),
     }
     endpoints = workdir / "endpoints.yml"
@@ -132,6 +152,7 @@ def start_servers(
         workdir,
         env,
         web_url=f"http://127.0.0.1:{web_port}" if web_port else None,
+        console_url=f"http://127.0.0.1:{console_port}" if console_port else None,
     )
     logging_config = str(ROOT / "logging.yml")
     action_cmd = [
@@ -168,6 +189,8 @@ def start_servers(
     ]
     if web_port:
         commands.append(("web", [sys.executable, "-m", "bot.apps.web"], {}))
+    if console_port:
+        commands.append(("console", [sys.executable, "-m", "bot.apps.console"], {}))
     for name, cmd, extra in commands:
         with open(workdir / f"{name}.log", "w") as log:
             servers.processes.append(
@@ -185,6 +208,9 @@ def start_servers(
                 requests.get(f"{servers.rasa_url}/webhooks/rest/", timeout=2).ok
                 and requests.get(f"http://127.0.0.1:{action_port}/health", timeout=2).ok
                 and (not web_port or requests.get(f"{servers.web_url}/healthz", timeout=2).ok)
+                and (
+                    not console_port or requests.get(f"{servers.console_url}/healthz", timeout=2).ok
+                )
             ):
                 return servers
         except requests.RequestException:

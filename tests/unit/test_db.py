@@ -52,7 +52,7 @@ def test_upgrade_is_repeatable(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0001"
+            assert MigrationContext.configure(conn).get_current_revision() == "0002"
     finally:
         engine.dispose()
 
@@ -240,6 +240,9 @@ def test_tables_exist_after_upgrade(engine) -> None:
         "patient_questions",
         "face_to_face_requests",
         "number_corrections",
+        "callback_requests",
+        "staff",
+        "audit_log",
         "alembic_version",
     } <= names
 

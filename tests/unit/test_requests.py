@@ -227,3 +227,70 @@ def test_mark_done_unknown_or_malformed(session) -> None:
 def test_parse_reference() -> None:
     assert parse_reference(" F2F-3 ") == ("f2f", 3)
     assert parse_reference("phone-15") == ("phone", 15)
+
+
+def test_callback_filed_once_on_the_number_on_record(session, ticking_clock) -> None:
+    from bot.care.requests import file_callback, get_request
+
+    _patient(session)
+    reference = file_callback(session, "P-1", "morning")
+    assert reference is not None and reference.startswith("cb-")
+    assert file_callback(session, "P-1", "afternoon") is None  # one pending at a time
+    view = get_request(session, reference)
+    assert view.kind == "callback" and view.kind_name == "callback"
+    assert view.detail == "morning (9am to 12 noon), on 07700 900111"
+    assert "07700" not in repr(view)
+    with pytest.raises(ValueError, match="window"):
+        file_callback(session, "P-1", "evening")
+    with pytest.raises(LookupError):
+        file_callback(session, "nobody", "morning")
+
+
+def test_queue_has_every_kind_oldest_first(session, ticking_clock) -> None:
+    from bot.care.requests import file_callback
+
+    patient = _patient(session)
+    request_face_to_face(session, "P-1", _appt(session, patient).id)
+    file_callback(session, "P-1", "afternoon")
+    record_number_correction(session, "P-1", "07700 900999")
+    kinds = [v.kind for v in list_requests(session)]
+    assert kinds == ["face_to_face", "callback", "number_correction"]
+    assert [v.reference for v in list_requests(session, portal_id="someone-else")] == []
+
+
+def test_assign_note_and_done_are_audited_with_who(session, ticking_clock) -> None:
+    from bot.care.requests import add_note, assign, file_callback
+    from bot.identity.staff import add_staff
+    from bot.storage import audit
+
+    _patient(session)
+    nurse = add_staff(session, "nurse1", "correct horse battery", "nurse")
+    reference = file_callback(session, "P-1", "morning")
+    assign(session, reference, nurse.id, "NURSE1")
+    add_note(session, reference, nurse.id, "  rang once,\n no answer ")
+    assert mark_done(session, reference, nurse.id) is True
+    assert mark_done(session, reference, nurse.id) is False  # the second is not recorded
+    history = audit.entries(session, reference=reference)
+    assert [(e.action, e.who) for e in reversed(history)] == [
+        ("assign", "nurse1"),
+        ("note", "nurse1"),
+        ("done", "nurse1"),
+    ]
+    assert history[1].detail == "rang once, no answer"
+    assert history[0].portal_id == "P-1"
+    assert [v.assigned_to for v in list_requests(session, include_done=True)] == ["nurse1"]
+    with pytest.raises(LookupError, match="no active account"):
+        assign(session, reference, nurse.id, "ghost")
+    with pytest.raises(ValueError, match="empty"):
+        add_note(session, reference, nurse.id, "   ")
+
+
+def test_command_line_done_is_audited_as_the_command_line(session, ticking_clock) -> None:
+    from bot.storage import audit
+
+    _patient(session)
+    record_number_correction(session, "P-1", "07700 900999")
+    reference = list_requests(session)[0].reference
+    assert mark_done(session, reference)
+    [entry] = audit.entries(session, reference=reference)
+    assert entry.who == "command line" and entry.action == "done"
