@@ -13,7 +13,8 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from bot.config import get_settings
+from bot.config import UnsafeSettings, get_settings
+from bot.security import redaction
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -44,6 +45,13 @@ def _seed_demo(args: argparse.Namespace) -> int:
     from bot.storage.demo import seed_demo
     from bot.storage.models import utcnow
 
+    if not get_settings().development:
+        print(
+            "error: demo patients are seeded only when ENVIRONMENT=development "
+            f"(this is {get_settings().environment}); nothing was changed",
+            file=sys.stderr,
+        )
+        return 1
     with _database(args) as factory, session_scope(factory) as session:
         patients = seed_demo(session, utcnow())
     for p in patients:
@@ -80,7 +88,6 @@ def _token(args: argparse.Namespace) -> int:
     from bot.identity.tokens import issue_token
 
     settings = get_settings()
-    settings.check()
     print(issue_token(args.patient_id, settings, minutes=args.minutes))
     return 0
 
@@ -204,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db-upgrade", help="run database migrations to the latest version")
     p.set_defaults(func=_db_upgrade)
 
-    p = sub.add_parser("seed-demo", help="create or refresh the five demo patients")
+    p = sub.add_parser(
+        "seed-demo", help="create or refresh the five demo patients (development only)"
+    )
     p.set_defaults(func=_seed_demo)
 
     p = sub.add_parser("import-fhir", help="import patients and appointments from a FHIR Bundle")
@@ -233,6 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     args = build_parser().parse_args(argv)
     handler: Handler = args.func
+    redaction.install()
+    try:
+        # Like every process: no development or short secret, no DEBUG, outside development.
+        get_settings().check()
+    except UnsafeSettings as exc:
+        print(f"error: refusing to run: {exc}", file=sys.stderr)
+        return 1
     try:
         return handler(args)
     except ValueError as exc:
