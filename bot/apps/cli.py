@@ -198,6 +198,35 @@ def _export_questions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _erase(args: argparse.Namespace) -> int:
+    from bot.storage.db import session_scope
+    from bot.storage.retention import erase_patient
+
+    with _database(args) as factory, session_scope(factory) as session:
+        removed = erase_patient(session, args.patient_id)
+    if removed.total == 0:
+        print(f"error: nothing stored for portal id {args.patient_id!r}", file=sys.stderr)
+        return 1
+    print(f"erased {args.patient_id!r}:")
+    for line in removed.lines():
+        print(f"  {line}")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from bot.storage.db import session_scope
+    from bot.storage.models import utcnow
+    from bot.storage.retention import parse_period, purge
+
+    period = parse_period(args.older_than or f"{get_settings().retention_days}d")
+    with _database(args) as factory, session_scope(factory) as session:
+        removed = purge(session, period, utcnow())
+    print(f"removed what was older than {period.days} days:" if period.days else "removed:")
+    for line in removed.lines():
+        print(f"  {line}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser; add a subcommand with `sub.add_parser` + set_defaults(func)."""
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
@@ -231,6 +260,24 @@ def build_parser() -> argparse.ArgumentParser:
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     done = actions.add_parser("done", help="mark requests done, e.g. `bot requests done f2f-3`")
     done.add_argument("refs", nargs="+", metavar="REF", help="a reference such as f2f-3 or phone-5")
+
+    p = sub.add_parser(
+        "erase",
+        help="delete a patient's record, appointments, questions, requests and conversations",
+    )
+    p.add_argument("patient_id", metavar="PATIENT_ID", help="the patient's portal id")
+    p.set_defaults(func=_erase)
+
+    p = sub.add_parser(
+        "purge", help="delete conversations (and removed questions) past the retention period"
+    )
+    p.add_argument(
+        "--older-than",
+        default=None,
+        metavar="PERIOD",
+        help="e.g. 30d, 12h or 2w (default: RETENTION_DAYS, 30 days)",
+    )
+    p.set_defaults(func=_purge)
 
     p = sub.add_parser("export-questions", help="print a patient's questions as a printable page")
     p.add_argument("patient_id", metavar="PATIENT_ID", help="the patient's portal id")
