@@ -148,3 +148,20 @@ def test_installed_factory_cleans_every_logger(caplog: pytest.LogCaptureFixture)
     with caplog.at_level(logging.INFO):
         logging.getLogger("some.library").warning("user said %r", "sentinel-zx81 words")
     assert "sentinel-zx81" not in caplog.text and "user said" in caplog.text
+
+
+@pytest.mark.parametrize("environment", ["production", "test"])
+def test_seed_demo_only_in_development(env_settings, db_url: str, capsys, environment: str) -> None:
+    from bot.apps.cli import main
+
+    env_settings(environment=environment, jwt_secret=GOOD)
+    assert main(["--database-url", db_url, "seed-demo"]) == 1
+    assert "only when ENVIRONMENT=development" in capsys.readouterr().err
+
+
+def test_cli_refuses_unsafe_settings(env_settings, capsys) -> None:
+    from bot.apps.cli import main
+
+    env_settings(environment="production", jwt_secret="short")
+    assert main(["db-upgrade"]) == 1
+    assert "at least 32 bytes" in capsys.readouterr().err
