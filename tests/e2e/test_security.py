@@ -199,7 +199,7 @@ async def test_queue_and_rate_limits_answer_kindly(limited: Servers) -> None:
         await chat.start(None)
         acks = await asyncio.gather(*(chat.send(f"hello {i}") for i in range(3)))
         refused = [a for a in acks if not a.get("ok")]
-        assert acks[0] == {"ok": True} and refused
+        assert {"ok": True} in acks and refused
         assert all(
             a == {"ok": False, "error": "queue_full", "text": SLOW_DOWN_REPLY} for a in refused
         )
