@@ -15,6 +15,7 @@ from bot import clock
 from bot.care import checklist
 from bot.care.appointments import Reply
 from bot.care.content import Answer, load_library
+from bot.identity.claims import CLAIM_KEY, verify_claim
 from bot.identity.tokens import AUTH_KEY, VERIFIED_PATIENT_KEY
 from bot.storage.db import make_engine, make_session_factory, session_scope
 
@@ -22,18 +23,30 @@ from bot.storage.db import make_engine, make_session_factory, session_scope
 def verified_patient(tracker: Tracker) -> str | None:
     """The portal id the channel verified for the latest message, or None if anonymous.
 
-    The identity channel drops client metadata and writes this key itself, so it can be
-    trusted; nothing typed or sent by the client can set it.
+    Anyone who can reach the action server can write any metadata, so the patient is taken
+    only from the channel's signed identity claim, checked for this very conversation and
+    message and not expired (bot/identity/claims.py). No valid claim: anonymous.
     """
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    patient = metadata.get(VERIFIED_PATIENT_KEY)
-    return patient if isinstance(patient, str) and patient else None
+    latest = tracker.latest_message or {}
+    metadata = latest.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        return None
+    patient = verify_claim(metadata.get(CLAIM_KEY), tracker.sender_id, latest.get("message_id"))
+    if patient is None or metadata.get(VERIFIED_PATIENT_KEY) not in (None, patient):
+        return None
+    return patient
 
 
 def auth_state(tracker: Tracker) -> str | None:
-    """'verified', 'anonymous' or 'rejected' as the channel saw the latest message."""
+    """'verified', 'anonymous' or 'rejected' as the channel saw the latest message.
+
+    "verified" is believed only with a valid claim; without one the message is anonymous.
+    """
     metadata = (tracker.latest_message or {}).get("metadata") or {}
-    return metadata.get(AUTH_KEY)
+    state = metadata.get(AUTH_KEY) if isinstance(metadata, dict) else None
+    if state == "verified" and verified_patient(tracker) is None:
+        return "anonymous"
+    return state if state in ("verified", "anonymous", "rejected") else None
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,9 +10,27 @@ from pydantic import BaseSettings, Field
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# A marked default for demos, refused in production.
+# A marked default for demos, accepted only in development on loopback (Settings.check).
 DEV_SECRET = "dev-only-secret-change-me-before-production"  # noqa: S105
 DEV_CONSOLE_SECRET = "dev-only-console-secret-change-me-before-production"  # noqa: S105
+MIN_SECRET_BYTES = 32
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class UnsafeSettings(ValueError):
+    """Settings a process must refuse to start with."""
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether `host` (an interface to listen on) is reachable only from this machine."""
+    if host is None:
+        return True
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -35,7 +54,7 @@ class Settings(BaseSettings):
     widget_host: str = Field("127.0.0.1", description="where bot/apps/web.py listens")
     demo_tokens_enabled: bool = Field(
         True,
-        description="let the demo page issue tokens for the demo patients (never in production)",
+        description="let the demo page issue tokens for the demo patients (development only)",
     )
     allowed_origins: str = "http://localhost:8080,http://127.0.0.1:8080"
     rasa_url: str = "http://localhost:5005"
@@ -68,6 +87,18 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10
     notify_from: str = "all-followup-assistant@localhost"
     notify_to: str = Field("care-team@localhost", description="the team's mailbox")
+    # Security limits (docs/security.md). Rates use the `limits` notation, e.g. "30/minute".
+    max_body_bytes: int = Field(16 * 1024, description="largest REST request body accepted")
+    rate_limit_per_ip: str = Field("30/minute", description="messages per client address")
+    rate_limit_per_patient: str = Field("20/minute", description="messages per signed-in patient")
+    rate_limit_storage: str = Field(
+        "memory://", description="where rate-limit counters live (`limits` storage URI)"
+    )
+    socket_queue_max: int = Field(3, description="messages a socket may have waiting")
+    identity_claim_seconds: int = Field(
+        120, description="how long the channel's signed identity claim is good for"
+    )
+    retention_days: int = Field(30, description="`bot purge` removes conversations older than this")
 
     class Config:
         """Read `.env` beside the project, environment variables win."""
@@ -80,12 +111,42 @@ class Settings(BaseSettings):
         """The allowed browser origins as a list."""
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
-    def check(self) -> None:
-        """Refuse settings that are unsafe outside development."""
-        if self.environment == "production" and self.jwt_secret == DEV_SECRET:
-            raise ValueError("JWT_SECRET must be set in production")
-        if self.environment == "production" and self.console_secret == DEV_CONSOLE_SECRET:
-            raise ValueError("CONSOLE_SECRET must be set in production")
+    @property
+    def development(self) -> bool:
+        """Whether this is a developer's machine (the only place demo features run)."""
+        return self.environment == "development"
+
+    def check(self, host: str | None = None) -> None:
+        """Refuse to run with unsafe settings; every process calls this at start.
+
+        `host` is the interface the process listens on (None for the CLI, which listens on
+        nothing). The development secret, or any secret under 32 bytes, is accepted only in
+        development on loopback; DEBUG logging (which would log message texts) only in
+        development.
+        """
+        if self.environment not in ENVIRONMENTS:
+            raise UnsafeSettings(
+                f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {self.environment!r}"
+            )
+        local_dev = self.development and is_loopback(host)
+        secret = self.jwt_secret or ""
+        if not local_dev:
+            where = "outside development" if not self.development else f"when listening on {host}"
+            if not secret.strip():
+                raise UnsafeSettings(f"JWT_SECRET must be set {where}")
+            if secret == DEV_SECRET:
+                raise UnsafeSettings(
+                    f"JWT_SECRET is the published development secret: set your own {where}"
+                )
+            if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+                raise UnsafeSettings(
+                    f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes {where} "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                )
+        if not local_dev and self.console_secret == DEV_CONSOLE_SECRET:
+            raise UnsafeSettings(f"CONSOLE_SECRET must be set {where}")
+        if not self.development and self.log_level.upper() in ("DEBUG", "NOTSET"):
+            raise UnsafeSettings("LOG_LEVEL=DEBUG logs message texts: allowed only in development")
 
 
 @lru_cache(maxsize=1)

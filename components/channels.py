@@ -3,31 +3,55 @@
 Identity comes only from the token: whatever metadata a client sends is dropped, and the
 conversation id Rasa stores is derived from (verified patient, client's sender id), so another
 patient's token, or none, can never reach an existing patient conversation (bot/identity/tokens.py).
+Anonymous conversations use session ids the server issued (a client-chosen id starts a fresh
+conversation), and every message carries a signed identity claim for the action server
+(bot/identity/claims.py). Bodies over MAX_BODY_BYTES get 413 and fast senders 429, each with
+a kind answer (docs/security.md).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.care.inputs import check_message
+from bot.config import get_settings
+from bot.identity.claims import CLAIM_KEY, sign_claim
 from bot.identity.tokens import (
     AUTH_KEY,
     VERIFIED_PATIENT_KEY,
-    clean_sender,
     conversation_id,
-    new_sender,
+    session_for,
     verify_token,
 )
+from bot.security.ratelimit import RETRY_AFTER_SECONDS, message_limits
+from bot.security.startup import rasa_interface, start_process
 from components import speedups
 
 logger = logging.getLogger(__name__)
+
+SORRY_REPLY = (
+    "Sorry, something went wrong on my side and I couldn't answer. Please try again in a "
+    "moment. If you're worried about a symptom, don't wait: call your hospital's 24-hour "
+    "advice line, or 999 in an emergency."
+)
+SLOW_DOWN_REPLY = (
+    "You're sending messages faster than I can answer. Please slow down and try again in "
+    "a minute. If you're worried about a symptom, don't wait: call your hospital's 24-hour "
+    "advice line, or 999 in an emergency."
+)
+TOO_LARGE_REPLY = (
+    "That message is too long for me to read. Please send a shorter one (up to about "
+    "2,000 characters)."
+)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -39,11 +63,55 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None
 
 
-def identity_metadata(token: str | None) -> tuple[str | None, dict[str, Any]]:
-    """Verify a token and build the only metadata the assistant will see."""
+def check_token_state(token: str | None) -> tuple[str | None, str]:
+    """Verify a token: the patient (or None) and "verified", "rejected" or "anonymous"."""
     patient = verify_token(token) if token else None
-    auth = "verified" if patient else ("rejected" if token else "anonymous")
-    return patient, {VERIFIED_PATIENT_KEY: patient, AUTH_KEY: auth}
+    return patient, "verified" if patient else ("rejected" if token else "anonymous")
+
+
+def user_message(
+    text: str,
+    output: Any,
+    conversation: str,
+    patient: str | None,
+    auth: str,
+    channel: str,
+) -> UserMessage:
+    """A UserMessage carrying only the metadata the channel vouches for, and its signed claim."""
+    message_id = uuid.uuid4().hex
+    metadata = {
+        VERIFIED_PATIENT_KEY: patient,
+        AUTH_KEY: auth,
+        CLAIM_KEY: sign_claim(conversation, patient, message_id),
+    }
+    return UserMessage(
+        text,
+        output,
+        conversation,
+        input_channel=channel,
+        metadata=metadata,
+        message_id=message_id,
+    )
+
+
+def client_address(request: Request) -> str:
+    """The client's address (a proxy's forwarded address if Sanic is configured to trust it)."""
+    return request.remote_addr or request.ip or "unknown"
+
+
+async def _too_large(request: Request, exception: Exception) -> HTTPResponse:
+    return response.json({"error": TOO_LARGE_REPLY}, status=413)
+
+
+def harden_app(blueprint: Blueprint) -> None:
+    """At server start: check settings, cap request bodies, answer 413 kindly on every route."""
+
+    @blueprint.listener("before_server_start")
+    async def _harden(app: Sanic, _loop: Any) -> None:
+        settings = start_process("rasa", rasa_interface())
+        # Read by Sanic per connection; larger bodies are refused before they are read.
+        app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+        app.error_handler.add(PayloadTooLarge, _too_large)
 
 
 class TokenRestInput(InputChannel):
@@ -54,10 +122,17 @@ class TokenRestInput(InputChannel):
         """Served at the stock REST path, which this channel replaces."""
         return "rest"
 
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """Check the settings as Rasa builds its channels, before anything listens."""
+        start_process("rasa", rasa_interface())
+        return cls()
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The health and webhook routes."""
         speedups.install()  # once per server start; see components/speedups.py
         webhook = Blueprint("token_rest_webhook", __name__)
+        harden_app(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -65,6 +140,8 @@ class TokenRestInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if len(request.body or b"") > get_settings().max_body_bytes:
+                return response.json({"error": TOO_LARGE_REPLY}, status=413)
             try:
                 body = request.json
             except Exception:  # Sanic raises its own error type on bad JSON
@@ -73,21 +150,29 @@ class TokenRestInput(InputChannel):
                 return response.json(
                     {"error": "Please send a JSON object with 'sender' and 'message'."}, status=400
                 )
-            # No usable sender id: a fresh conversation, never one shared between clients.
-            sender = clean_sender(body.get("sender")) or new_sender()
-            patient, metadata = identity_metadata(bearer_token(request))
+            patient, auth = check_token_state(bearer_token(request))
+            # Anonymous: only a session id this server issued; anything else starts afresh.
+            sender = session_for(body.get("sender"), patient)
+            if not message_limits().allow(client_address(request), patient):
+                logger.warning("rest message refused: rate limit (auth=%s)", auth)
+                return response.json(
+                    [{"recipient_id": sender, "text": SLOW_DOWN_REPLY}],
+                    status=429,
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
             checked = check_message(body.get("message"))
             replies: list[dict[str, Any]] = []
             if checked.notice:
                 replies.append({"recipient_id": sender, "text": checked.notice})
             if checked.text is not None:
                 collector = CollectingOutputChannel()
-                message = UserMessage(
+                message = user_message(
                     checked.text,
                     collector,
                     conversation_id(patient, sender),
-                    input_channel=self.name(),
-                    metadata=metadata,
+                    patient,
+                    auth,
+                    self.name(),
                 )
                 try:
                     await on_new_message(message)
@@ -103,14 +188,7 @@ class TokenRestInput(InputChannel):
                     # patient with silence, and keep the safety signposting in the apology.
                     logger.error("rest channel: no reply produced")
                     replies.append({"recipient_id": sender, "text": SORRY_REPLY})
-            logger.info("rest message handled (auth=%s)", metadata[AUTH_KEY])
+            logger.info("rest message handled (auth=%s)", auth)
             return response.json(replies)
 
         return webhook
-
-
-SORRY_REPLY = (
-    "Sorry, something went wrong on my side and I couldn't answer. Please try again in a "
-    "moment. If you're worried about a symptom, don't wait: call your hospital's 24-hour "
-    "advice line, or 999 in an emergency."
-)

@@ -18,6 +18,11 @@ A rewrite of Rasa 3.6's ``SocketIOInput`` (rasa/core/channels/socketio.py) that 
   the configured origins (``ALLOWED_ORIGINS``) may connect from a browser.
 * Silence. Input is checked like the REST channel's (empty, too long, not text), failures get
   an apology that still signposts help, and nothing typed or any token is ever logged.
+* Sessions and limits. An anonymous socket's session id must be one the server issued
+  (`session_for`), else it gets a fresh one; each message carries a signed identity claim for
+  the action server; messages over the per-address or per-patient rate, or beyond
+  SOCKET_QUEUE_MAX waiting on one socket, are refused with ``{"ok": false, "error":
+  "rate_limited" | "queue_full", "text": ...}``, which the widget shows (docs/security.md).
 
 Events: the client emits ``session_request`` ``{"session_id"}`` and gets ``session_confirm``
 ``{"session_id", "auth"}``; it emits ``user_uttered`` ``{"message", "message_id"}`` with an
@@ -48,15 +53,22 @@ from socketio import AsyncServer
 from bot.care.inputs import check_message
 from bot.config import get_settings
 from bot.identity.tokens import (
-    AUTH_KEY,
     LEEWAY_SECONDS,
-    VERIFIED_PATIENT_KEY,
     clean_sender,
     conversation_id,
     new_sender,
+    session_for,
 )
+from bot.security.ratelimit import message_limits
+from bot.security.startup import rasa_interface, start_process
 from components import speedups
-from components.channels import SORRY_REPLY, identity_metadata
+from components.channels import (
+    SLOW_DOWN_REPLY,
+    SORRY_REPLY,
+    check_token_state,
+    harden_app,
+    user_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +123,11 @@ class _Socket:
     portal_id: str | None
     auth: str
     expires_at: float | None
+    address: str = "unknown"
     session_id: str | None = None
     room: str | None = None
     tail: asyncio.Future | None = field(default=None, repr=False)
+    waiting: int = 0
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and now > self.expires_at + LEEWAY_SECONDS
@@ -162,6 +176,7 @@ class TokenSocketIOInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         """Read the channel's section of credentials.yml (Rasa's JWT keys are not used)."""
+        start_process("rasa", rasa_interface())
         credentials = credentials or {}
         return cls(
             user_message_evt=credentials.get("user_message_evt", "user_uttered"),
@@ -215,6 +230,11 @@ class TokenSocketIOInput(InputChannel):
             self._seen.popitem(last=False)
         return False
 
+    def _forget(self, room: str, message_id: str | None) -> None:
+        """Forget a refused message, so the client may send it again later."""
+        if message_id is not None:
+            self._seen.pop((room, message_id), None)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The Socket.IO server and a health route."""
         speedups.install()  # once per server start; see components/speedups.py
@@ -231,6 +251,7 @@ class TokenSocketIOInput(InputChannel):
         )
         self.sio = sio
         namespace = self.namespace
+        harden_app(socketio_webhook)
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -240,12 +261,14 @@ class TokenSocketIOInput(InputChannel):
         async def connect(sid: str, environ: dict, auth: object = None) -> bool:
             token = _token_from(auth)
             if token is not None and len(token) > MAX_TOKEN_LENGTH:
-                patient, metadata = None, {VERIFIED_PATIENT_KEY: None, AUTH_KEY: "rejected"}
+                patient, state = None, "rejected"
             else:
-                patient, metadata = identity_metadata(token)
+                patient, state = check_token_state(token)
             expires = _expiry(token) if patient and token else None
-            self._sockets[sid] = _Socket(patient, metadata[AUTH_KEY], expires)
-            logger.info("socket connected (auth=%s)", metadata[AUTH_KEY])
+            request = environ.get("sanic.request") if isinstance(environ, dict) else None
+            address = (request.remote_addr or request.ip) if request is not None else None
+            self._sockets[sid] = _Socket(patient, state, expires, address or "unknown")
+            logger.info("socket connected (auth=%s)", state)
             return True
 
         @sio.on("disconnect", namespace=namespace)
@@ -254,9 +277,14 @@ class TokenSocketIOInput(InputChannel):
             logger.debug("socket disconnected")
 
         async def start_session(sid: str, state: _Socket, requested: object) -> None:
-            session_id = clean_sender(requested) if self.session_persistence else None
-            if session_id is None or len(session_id) < MIN_SESSION_ID_LENGTH:
-                session_id = new_sender()
+            requested = requested if self.session_persistence else None
+            if state.portal_id is None:
+                # Anonymous: only an id this server issued, so nobody can join another's.
+                session_id = session_for(requested, None)
+            else:
+                session_id = clean_sender(requested)
+                if session_id is None or len(session_id) < MIN_SESSION_ID_LENGTH:
+                    session_id = new_sender()
             room = conversation_id(state.portal_id, session_id)
             if state.room and state.room != room:
                 await _await_if_needed(sio.leave_room(sid, state.room, namespace=namespace))
@@ -302,13 +330,9 @@ class TokenSocketIOInput(InputChannel):
                 if checked.notice:
                     await output.send_text_message(room, checked.notice)
                 if checked.text is not None:
-                    message = UserMessage(
-                        checked.text,
-                        output,
-                        room,
-                        input_channel=self.name(),
-                        # Client metadata is dropped: only what the token proved.
-                        metadata={VERIFIED_PATIENT_KEY: state.portal_id, AUTH_KEY: state.auth},
+                    # Client metadata is dropped: only what the token proved, signed.
+                    message = user_message(
+                        checked.text, output, room, state.portal_id, state.auth, self.name()
                     )
                     sent_before = output.sent
                     try:
@@ -346,13 +370,26 @@ class TokenSocketIOInput(InputChannel):
             assert state.room is not None
             if self._seen_before(state.room, message_id):
                 return {"ok": True, "duplicate": True}
+            settings = get_settings()
+            if state.waiting >= settings.socket_queue_max:
+                self._forget(state.room, message_id)
+                logger.warning("socketio message refused: queue full (auth=%s)", state.auth)
+                return {"ok": False, "error": "queue_full", "text": SLOW_DOWN_REPLY}
+            if not message_limits().allow(state.address, state.portal_id):
+                self._forget(state.room, message_id)
+                logger.warning("socketio message refused: rate limit (auth=%s)", state.auth)
+                return {"ok": False, "error": "rate_limited", "text": SLOW_DOWN_REPLY}
             # Acknowledge on receipt; answer in order after this socket's previous message.
             previous = state.tail
+            state.waiting += 1
 
             async def run() -> None:
-                if previous is not None:
-                    await asyncio.gather(previous, return_exceptions=True)
-                await answer(sid, state, data.get("message"), message_id)
+                try:
+                    if previous is not None:
+                        await asyncio.gather(previous, return_exceptions=True)
+                    await answer(sid, state, data.get("message"), message_id)
+                finally:
+                    state.waiting -= 1
 
             state.tail = asyncio.ensure_future(run())
             state.tail.add_done_callback(_log_failure)

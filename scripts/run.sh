@@ -17,13 +17,19 @@ mkdir -p var/log
 export RASA_TELEMETRY_ENABLED=false
 
 "$VENV/bot" db-upgrade
-"$VENV/bot" seed-demo
+# Demo patients only on a developer's machine: never into a real database.
+ENVIRONMENT_NOW=$("$VENV/python" -c 'from bot.config import get_settings; print(get_settings().environment)')
+if [ "$ENVIRONMENT_NOW" = development ]; then
+  "$VENV/bot" seed-demo
+else
+  echo "ENVIRONMENT=$ENVIRONMENT_NOW: not seeding demo patients"
+fi
 
 pids=()
 stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT
 
-# The action server has no authentication, so it only listens on loopback.
+# The action server believes only Rasa's signed identity claims, and listens on loopback only.
 SANIC_HOST=127.0.0.1 "$VENV/python" -m rasa_sdk --actions actions --port 5055 \
   --logging-config_file logging.yml \
   >var/log/actions.log 2>&1 &
@@ -40,6 +46,18 @@ pids+=($!)
 "$VENV/python" -m bot.apps.console >var/log/console.log 2>&1 &
 pids+=($!)
 
+# Retention: delete conversations past RETENTION_DAYS now and then once a day
+# (bot/storage/retention.py). Production servers can use cron instead (see README).
+(
+  trap 'kill $! 2>/dev/null; exit 0' TERM INT
+  while true; do
+    "$VENV/bot" purge >>var/log/purge.log 2>&1 || true
+    sleep 86400 &
+    wait $!
+  done
+) &
+pids+=($!)
+
 echo "Starting... (logs in var/log/)"
 for _ in $(seq 1 120); do
   curl -sf "http://127.0.0.1:$RASA_PORT/webhooks/rest/" >/dev/null 2>&1 && break
@@ -49,7 +67,8 @@ cat <<MSG
 
 The assistant is running.
   REST:    curl -XPOST localhost:$RASA_PORT/webhooks/rest/webhook \\
-             -d '{"sender":"a","message":"how often are my check ups"}'
+             -d '{"message":"how often are my check ups"}'
+           (replies carry the anonymous session id as recipient_id: send it back as "sender")
   Signed in as a demo patient:
            TOKEN=\$($VENV/bot token demo-telephone)
            curl -XPOST localhost:$RASA_PORT/webhooks/rest/webhook -H "Authorization: Bearer \$TOKEN" \\

@@ -33,6 +33,8 @@
   var MAX_MESSAGE_CHARS = 2000;
   var ACK_TIMEOUT_MS = 10000;
   var RETRY_MS = 3000;
+  // How long to wait after the server says "please slow down" (rate or queue limit).
+  var SLOW_DOWN_RETRY_MS = 20000;
   var TYPING_TIMEOUT_MS = 60000;
   var GREETING_PAYLOAD = "/greet";
   var instanceCount = 0;
@@ -610,6 +612,17 @@
           delete self.inflight[entry.id];
           if (!err && reply && reply.ok) {
             self.delivered(entry, !!reply.duplicate);
+          } else if (!self.destroyed && reply && (reply.error === "rate_limited" || reply.error === "queue_full")) {
+            // The server asked us to slow down: say so (once per pause) and try again later.
+            if (!self.slowedDown && typeof reply.text === "string") {
+              self.slowedDown = true;
+              self.addItem({ id: "b-" + randomId(9), from: "bot", text: reply.text, replies: [] });
+            }
+            clearTimeout(self.retryTimer);
+            self.retryTimer = setTimeout(function () {
+              self.slowedDown = false;
+              self.flush();
+            }, SLOW_DOWN_RETRY_MS);
           } else if (!self.destroyed && !(reply && reply.error === "session_expired")) {
             clearTimeout(self.retryTimer);
             self.retryTimer = setTimeout(function () {

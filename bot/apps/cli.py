@@ -13,7 +13,8 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from bot.config import get_settings
+from bot.config import UnsafeSettings, get_settings
+from bot.security import redaction
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -44,6 +45,13 @@ def _seed_demo(args: argparse.Namespace) -> int:
     from bot.storage.demo import seed_demo
     from bot.storage.models import utcnow
 
+    if not get_settings().development:
+        print(
+            "error: demo patients are seeded only when ENVIRONMENT=development "
+            f"(this is {get_settings().environment}); nothing was changed",
+            file=sys.stderr,
+        )
+        return 1
     with _database(args) as factory, session_scope(factory) as session:
         patients = seed_demo(session, utcnow())
     for p in patients:
@@ -80,7 +88,6 @@ def _token(args: argparse.Namespace) -> int:
     from bot.identity.tokens import issue_token
 
     settings = get_settings()
-    settings.check()
     print(issue_token(args.patient_id, settings, minutes=args.minutes))
     return 0
 
@@ -239,6 +246,35 @@ def _staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _erase(args: argparse.Namespace) -> int:
+    from bot.storage.db import session_scope
+    from bot.storage.retention import erase_patient
+
+    with _database(args) as factory, session_scope(factory) as session:
+        removed = erase_patient(session, args.patient_id)
+    if removed.total == 0:
+        print(f"error: nothing stored for portal id {args.patient_id!r}", file=sys.stderr)
+        return 1
+    print(f"erased {args.patient_id!r}:")
+    for line in removed.lines():
+        print(f"  {line}")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from bot.storage.db import session_scope
+    from bot.storage.models import utcnow
+    from bot.storage.retention import parse_period, purge
+
+    period = parse_period(args.older_than or f"{get_settings().retention_days}d")
+    with _database(args) as factory, session_scope(factory) as session:
+        removed = purge(session, period, utcnow())
+    print(f"removed what was older than {period.days} days:" if period.days else "removed:")
+    for line in removed.lines():
+        print(f"  {line}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser; add a subcommand with `sub.add_parser` + set_defaults(func)."""
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
@@ -252,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db-upgrade", help="run database migrations to the latest version")
     p.set_defaults(func=_db_upgrade)
 
-    p = sub.add_parser("seed-demo", help="create or refresh the five demo patients")
+    p = sub.add_parser(
+        "seed-demo", help="create or refresh the five demo patients (development only)"
+    )
     p.set_defaults(func=_seed_demo)
 
     p = sub.add_parser("import-fhir", help="import patients and appointments from a FHIR Bundle")
@@ -292,6 +330,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-stdin", action="store_true")
     p.set_defaults(func=_staff, action="add")
 
+    p = sub.add_parser(
+        "erase",
+        help="delete a patient's record, appointments, questions, requests and conversations",
+    )
+    p.add_argument("patient_id", metavar="PATIENT_ID", help="the patient's portal id")
+    p.set_defaults(func=_erase)
+
+    p = sub.add_parser(
+        "purge", help="delete conversations (and removed questions) past the retention period"
+    )
+    p.add_argument(
+        "--older-than",
+        default=None,
+        metavar="PERIOD",
+        help="e.g. 30d, 12h or 2w (default: RETENTION_DAYS, 30 days)",
+    )
+    p.set_defaults(func=_purge)
+
     p = sub.add_parser("export-questions", help="print a patient's questions as a printable page")
     p.add_argument("patient_id", metavar="PATIENT_ID", help="the patient's portal id")
     p.set_defaults(func=_export_questions)
@@ -302,6 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     args = build_parser().parse_args(argv)
     handler: Handler = args.func
+    redaction.install()
+    try:
+        # Like every process: no development or short secret, no DEBUG, outside development.
+        get_settings().check()
+    except UnsafeSettings as exc:
+        print(f"error: refusing to run: {exc}", file=sys.stderr)
+        return 1
     try:
         return handler(args)
     except ValueError as exc:

@@ -3,9 +3,10 @@
 `python -m bot.apps.web` serves on WIDGET_HOST:WIDGET_PORT (127.0.0.1:8080). The demo page plays
 the hospital portal: pick one of the demo patients to sign in as (it fetches a token from
 ``POST /demo/token``) or stay anonymous, and the widget is mounted with that token. Demo
-tokens are only issued for the five demo portal ids, only when DEMO_TOKENS_ENABLED, and
-never in production. Every response carries a Content-Security-Policy that lets pages talk
-only to this server and the configured Rasa server (RASA_URL).
+tokens are only issued for the five demo portal ids, only when DEMO_TOKENS_ENABLED and
+ENVIRONMENT=development, and only to a page from this server or ALLOWED_ORIGINS (a request
+with no Origin header is refused). Every response carries a Content-Security-Policy that lets
+pages talk only to this server and the configured Rasa server (RASA_URL).
 
 This module must not import Rasa: it runs in its own small process.
 """
@@ -24,6 +25,7 @@ from aiohttp.typedefs import Handler
 
 from bot.config import PROJECT_ROOT, Settings, get_settings
 from bot.identity.tokens import issue_token
+from bot.security.startup import start_process
 from bot.storage.demo import DEMO_SPECS, HOSPITAL_NAME
 
 log = logging.getLogger(__name__)
@@ -81,8 +83,8 @@ def content_security_policy(settings: Settings) -> str:
 
 
 def demo_tokens_allowed(settings: Settings) -> bool:
-    """Demo sign-in: only when enabled, and never in production."""
-    return settings.demo_tokens_enabled and settings.environment != "production"
+    """Demo sign-in: only when enabled, and only in development."""
+    return settings.demo_tokens_enabled and settings.development
 
 
 @web.middleware
@@ -168,7 +170,8 @@ async def demo_token(request: web.Request) -> web.Response:
         return _json_error("Demo sign-in is turned off.", 404)
     origin = request.headers.get("Origin")
     own = f"{request.scheme}://{request.host}"
-    if origin is not None and origin != own and origin not in settings.origins:
+    # Browsers always send Origin on a POST; a request without one is not from our page.
+    if origin is None or (origin != own and origin not in settings.origins):
         return _json_error("Requests from other sites are not allowed.", 403)
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return _json_error("Request too large.", 413)
@@ -226,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=settings.widget_host)
     parser.add_argument("--port", type=int, default=settings.widget_port)
     args = parser.parse_args(argv)
-    settings.check()
+    settings = start_process("web server", args.host)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -8,11 +8,17 @@ to log (the token and its claims never are).
 
 `conversation_id` derives the tracker id from the verified patient *and* the
 client's sender id with an HMAC, so presenting another patient's token, or none,
-with an existing client sender id lands in a different conversation.
+with an existing client sender id lands in a different conversation. Its key is derived
+from the secret for that purpose only (bot/identity/keys.py).
+
+Anonymous conversations have no patient to bind to, so their session ids come from the
+server (`new_anonymous_session`: 128 random bits and an HMAC tag) and a client id that is not
+one of these starts a fresh conversation: nobody can pick an id someone else is using.
 """
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import hmac
@@ -25,6 +31,7 @@ import jwt
 from jwt import exceptions as jwt_errors
 
 from bot.config import Settings, get_settings
+from bot.identity.keys import ANONYMOUS_SESSION, CONVERSATION_ID, derived_key
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +189,7 @@ def conversation_id(
     """Return the tracker id for this client, namespaced by the verified patient (or none)."""
     if clean_sender(client_sender) != client_sender:
         raise ValueError("client sender id is not clean; pass it through clean_sender first")
-    settings = settings or get_settings()
-    key = settings.jwt_secret.encode("utf-8")
+    key = derived_key(CONVERSATION_ID, settings)
     if portal_id is None:
         message, prefix = "anon\x00" + client_sender, "a-"
     else:
@@ -192,3 +198,47 @@ def conversation_id(
         message, prefix = portal_id + "\x00" + client_sender, "p-"
     digest = hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
     return prefix + digest[:32]
+
+
+_ANON_PREFIX = "anon."
+_ANON_RANDOM_BYTES = 16  # 128 bits
+
+
+def _anonymous_tag(random_part: str, settings: Settings | None) -> str:
+    key = derived_key(ANONYMOUS_SESSION, settings)
+    digest = hmac.new(key, random_part.encode("ascii"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
+
+
+def new_anonymous_session(settings: Settings | None = None) -> str:
+    """A fresh server-issued anonymous session id: 128 random bits and their HMAC tag."""
+    random_part = secrets.token_urlsafe(_ANON_RANDOM_BYTES)
+    return f"{_ANON_PREFIX}{random_part}.{_anonymous_tag(random_part, settings)}"
+
+
+def is_anonymous_session(value: object, settings: Settings | None = None) -> bool:
+    """Whether `value` is a session id this server issued (so the client did not choose it)."""
+    if not isinstance(value, str) or not value.startswith(_ANON_PREFIX) or len(value) > 80:
+        return False
+    random_part, _, tag = value[len(_ANON_PREFIX) :].partition(".")
+    if len(random_part) < 22 or not tag:
+        return False
+    try:
+        expected = _anonymous_tag(random_part, settings)
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(tag.encode("ascii", "replace"), expected.encode("ascii"))
+
+
+def session_for(requested: object, portal_id: str | None, settings: Settings | None = None) -> str:
+    """The client session id to use: a patient's own clean id, or a server-issued anonymous one.
+
+    A signed-in patient's id only selects among their own conversations (conversation_id binds
+    it to them), so any clean id will do. Without a patient, only an id this server issued
+    is kept; anything else gets a new one.
+    """
+    if portal_id is not None:
+        return clean_sender(requested) or new_sender()
+    if is_anonymous_session(requested, settings):
+        return requested  # type: ignore[return-value]
+    return new_anonymous_session(settings)

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common
 from bot import clock
+from bot.identity.claims import CLAIM_KEY, sign_claim
 from bot.identity.tokens import AUTH_KEY, VERIFIED_PATIENT_KEY
 from bot.storage.db import make_engine, make_session_factory, session_scope, upgrade
 from bot.storage.demo import seed_demo
@@ -26,22 +27,32 @@ def make_tracker(
     auth: str | None = None,
     safety: dict[str, Any] | None = None,
     client_metadata: dict[str, Any] | None = None,
+    sender_id: str = "test",
+    message_id: str = "m-test",
 ) -> Tracker:
-    """A tracker whose latest message carries what the identity channel would set."""
+    """A tracker whose latest message carries what the identity channel would set.
+
+    That includes the channel's signed identity claim for this conversation and message.
+    """
     metadata = dict(client_metadata or {})
     metadata.update(
-        {VERIFIED_PATIENT_KEY: patient, AUTH_KEY: auth or ("verified" if patient else "anonymous")}
+        {
+            VERIFIED_PATIENT_KEY: patient,
+            AUTH_KEY: auth or ("verified" if patient else "anonymous"),
+            CLAIM_KEY: sign_claim(sender_id, patient, message_id),
+        }
     )
     latest = {
         "intent": {"name": intent, "confidence": 1.0},
         "entities": [],
         "text": text,
         "metadata": metadata,
+        "message_id": message_id,
     }
     if safety is not None:
         latest["safety"] = safety
     return Tracker(
-        sender_id="test",
+        sender_id=sender_id,
         slots={},
         latest_message=latest,
         events=[],

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import requests
 
+from bot.config import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "current.tar.gz"
@@ -39,16 +41,26 @@ class Servers:
     processes: list[subprocess.Popen] = field(default_factory=list)
     web_url: str | None = None
     console_url: str | None = None
+    action_url: str | None = None
+    # Anonymous conversations use session ids the server issues: the id it gave each test's
+    # `sender` name, sent back on the next turn as a real client would.
+    sessions: dict[str, str] = field(default_factory=dict)
 
     def post(
         self, message: object, sender: str = "e2e", token: str | None = None, **extra: object
     ) -> requests.Response:
         """Send one message over REST, as a patient's client would."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        body = {"sender": sender, "message": message, **extra}
-        return requests.post(
+        sent = sender if token else self.sessions.get(sender, sender)
+        body = {"sender": sent, "message": message, **extra}
+        response = requests.post(
             f"{self.rasa_url}/webhooks/rest/webhook", json=body, headers=headers, timeout=60
         )
+        if not token and response.headers.get("Content-Type", "").startswith("application/json"):
+            replies = response.json()
+            if isinstance(replies, list) and replies and "recipient_id" in replies[0]:
+                self.sessions[sender] = replies[0]["recipient_id"]
+        return response
 
     def say(self, message: str, sender: str = "e2e", token: str | None = None) -> str:
         """Send a message and return all reply texts joined."""
@@ -69,6 +81,10 @@ class Servers:
                 ).scalar_one()
         finally:
             engine.dispose()
+
+    def settings(self) -> Settings:
+        """The servers' settings, e.g. to sign tokens or compute conversation ids in a test."""
+        return Settings(jwt_secret=self.env["JWT_SECRET"])
 
     def logs(self) -> str:
         """Everything both servers have logged so far."""
@@ -134,6 +150,9 @@ def start_servers(
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONPATH": str(ROOT),
+        # Every test talks from 127.0.0.1: the rate-limit tests set their own low limits.
+        "RATE_LIMIT_PER_IP": "100000/minute",
+        "RATE_LIMIT_PER_PATIENT": "100000/minute",
         **web_env,
         **console_env,
         **(extra_env or {}),
@@ -153,6 +172,7 @@ def start_servers(
         env,
         web_url=f"http://127.0.0.1:{web_port}" if web_port else None,
         console_url=f"http://127.0.0.1:{console_port}" if console_port else None,
+        action_url=f"http://127.0.0.1:{action_port}/webhook",
     )
     logging_config = str(ROOT / "logging.yml")
     action_cmd = [

@@ -121,7 +121,7 @@ def test_odd_input_gets_a_kind_answer(servers: Servers, message: str) -> None:
     response = servers.post(message, sender="odd")
     assert response.status_code == 200
     replies = response.json()
-    assert replies and all(r["recipient_id"] == "odd" for r in replies)
+    assert replies and all(r["recipient_id"] == servers.sessions["odd"] for r in replies)
     assert "<img" not in response.text
 
 

@@ -201,8 +201,10 @@ async def test_another_patients_token_with_the_same_session_id_sees_nothing_of_i
         assert "Haematology Outpatients" in clinic_reply
         assert "abc123" not in clinic_reply and "video" not in clinic_reply.lower()
 
-        # Same session id, no token: the sign-in answer, nothing personal.
-        await anonymous.start(session_id)
+        # Same session id, no token: a server-issued anonymous session instead, the sign-in
+        # answer, nothing personal.
+        anonymous_session = (await anonymous.start(session_id))["session_id"]
+        assert anonymous_session != session_id
         anonymous_reply = await anonymous.say(QUESTION)
         assert "sign in" in anonymous_reply
         assert "abc123" not in anonymous_reply and "Haematology" not in anonymous_reply
@@ -218,9 +220,10 @@ async def test_another_patients_token_with_the_same_session_id_sees_nothing_of_i
     ids = {
         conversation_id("demo-video", session_id, settings),
         conversation_id("demo-clinic", session_id, settings),
-        conversation_id(None, session_id, settings),
+        conversation_id(None, anonymous_session, settings),
     }
     assert len(ids) == 3 and all(servers.user_turns(i) == 1 for i in ids)
+    assert servers.user_turns(conversation_id(None, session_id, settings)) == 0
 
 
 def forged_token() -> str:

@@ -16,6 +16,8 @@ from bot.identity.tokens import verify_token
 from bot.storage.demo import DEMO_SPECS
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
+# Browsers send Origin with every POST; the demo page is served from an allowed origin.
+PAGE = {"Origin": "http://localhost:8080"}
 DEMO_IDS = [spec.portal_id for spec in DEMO_SPECS]
 MakeClient = Callable[..., Awaitable[TestClient]]
 
@@ -60,7 +62,7 @@ def test_demo_ids_are_the_five_demo_patients() -> None:
 @pytest.mark.parametrize("portal_id", DEMO_IDS)
 async def test_demo_token_for_each_demo_patient(client_for: MakeClient, portal_id: str) -> None:
     client = await client_for()
-    response = await client.post("/demo/token", json={"patient": portal_id})
+    response = await client.post("/demo/token", json={"patient": portal_id}, headers=PAGE)
     assert response.status == 200
     assert response.headers["Cache-Control"] == "no-store"
     body = await response.json()
@@ -88,7 +90,7 @@ async def test_demo_token_for_each_demo_patient(client_for: MakeClient, portal_i
 )
 async def test_demo_token_only_for_demo_patients(client_for: MakeClient, body: object) -> None:
     client = await client_for()
-    response = await client.post("/demo/token", json=body)
+    response = await client.post("/demo/token", json=body, headers=PAGE)
     assert response.status == 400
     assert "token" not in await response.json()
 
@@ -96,14 +98,16 @@ async def test_demo_token_only_for_demo_patients(client_for: MakeClient, body: o
 async def test_demo_token_bad_json(client_for: MakeClient) -> None:
     client = await client_for()
     response = await client.post(
-        "/demo/token", data="{not json", headers={"Content-Type": "application/json"}
+        "/demo/token", data="{not json", headers={"Content-Type": "application/json", **PAGE}
     )
     assert response.status == 400
 
 
 async def test_demo_token_refuses_huge_bodies(client_for: MakeClient) -> None:
     client = await client_for()
-    response = await client.post("/demo/token", json={"patient": "demo-video", "x": "a" * 10000})
+    response = await client.post(
+        "/demo/token", json={"patient": "demo-video", "x": "a" * 10000}, headers=PAGE
+    )
     assert response.status == 413
 
 
@@ -115,16 +119,17 @@ async def test_demo_token_only_by_get_is_not_allowed(client_for: MakeClient) -> 
 
 async def test_demo_tokens_can_be_turned_off(client_for: MakeClient) -> None:
     client = await client_for(demo_tokens_enabled=False)
-    response = await client.post("/demo/token", json={"patient": "demo-video"})
+    response = await client.post("/demo/token", json={"patient": "demo-video"}, headers=PAGE)
     assert response.status == 404
     assert "token" not in await response.json()
     page = await (await client.get("/")).text()
     assert 'data-demo="off"' in page and "demo-video" not in page
 
 
-async def test_demo_tokens_never_in_production(client_for: MakeClient) -> None:
-    client = await client_for(environment="production", demo_tokens_enabled=True)
-    response = await client.post("/demo/token", json={"patient": "demo-video"})
+@pytest.mark.parametrize("environment", ["production", "test"])
+async def test_demo_tokens_only_in_development(client_for: MakeClient, environment: str) -> None:
+    client = await client_for(environment=environment, demo_tokens_enabled=True)
+    response = await client.post("/demo/token", json={"patient": "demo-video"}, headers=PAGE)
     assert response.status == 404
     assert "demo-video" not in await (await client.get("/")).text()
 
@@ -136,7 +141,7 @@ async def test_demo_tokens_never_in_production(client_for: MakeClient) -> None:
         ("null", 403),
         ("http://localhost:8080", 200),
         ("http://127.0.0.1:8080", 200),
-        (None, 200),
+        (None, 403),
     ],
 )
 async def test_demo_token_refuses_other_sites(

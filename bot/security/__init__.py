@@ -1,0 +1,1 @@
+"""Process hardening shared by every server: start-up checks, log redaction, rate limits."""
