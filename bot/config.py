@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     allowed_origins: str = "http://localhost:8080,http://127.0.0.1:8080"
     rasa_url: str = "http://localhost:5005"
     log_level: str = "INFO"
+    message_id_ttl_seconds: int = Field(
+        86400, description="how long a client message id's reply is kept to answer a retry"
+    )
 
     class Config:
         """Read `.env` beside the project, environment variables win."""

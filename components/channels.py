@@ -25,7 +25,7 @@ from bot.identity.tokens import (
     new_sender,
     verify_token,
 )
-from components import speedups
+from components import dedupe, speedups
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,12 @@ def identity_metadata(token: str | None) -> tuple[str | None, dict[str, Any]]:
     return patient, {VERIFIED_PATIENT_KEY: patient, AUTH_KEY: auth}
 
 
+def rest_conversation(request: Request, body: dict[str, Any]) -> str | None:
+    """The conversation a REST body's message id belongs to (None: a fresh conversation)."""
+    sender = clean_sender(body.get("sender"))
+    return conversation_id(identity_metadata(bearer_token(request))[0], sender) if sender else None
+
+
 class TokenRestInput(InputChannel):
     """`POST /webhooks/rest/webhook` with an optional `Authorization: Bearer <token>`."""
 
@@ -64,6 +70,7 @@ class TokenRestInput(InputChannel):
             return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["POST"])
+        @dedupe.once_per_message_id(rest_conversation)
         async def receive(request: Request) -> HTTPResponse:
             try:
                 body = request.json
