@@ -59,7 +59,9 @@ async def test_a_repeat_gets_the_first_reply_without_being_handled(store) -> Non
 async def test_a_repeat_during_the_first_waits_for_its_reply(store) -> None:
     handle, calls = counting_handler(["first", "second"], delay=0.5)
     k = key()
-    first, again = await asyncio.gather(answer_once(store, k, handle), answer_once(store, k, handle))
+    first, again = await asyncio.gather(
+        answer_once(store, k, handle), answer_once(store, k, handle)
+    )
     assert calls["n"] == 1
     assert json.loads(first.body) == json.loads(again.body) == [{"text": "first"}]
 
@@ -91,7 +93,7 @@ async def test_a_long_answer_keeps_its_claim(store, monkeypatch) -> None:
         await asyncio.sleep(0.6)  # past the claim's first lifetime: the heartbeat renewed it
         return await answer_once(store, k, handle)
 
-    first, again = await asyncio.gather(answer_once(store, k, handle), later_repeat())
+    _, again = await asyncio.gather(answer_once(store, k, handle), later_repeat())
     assert calls["n"] == 1
     assert json.loads(again.body) == [{"text": "slow"}]
 
