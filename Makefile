@@ -28,7 +28,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: help install run test train validate evaluate bench lint format clean python chromium node web test-widget
-.PHONY: haproxy cluster cluster-stop chaos fuzz
+.PHONY: haproxy cluster cluster-stop chaos fuzz deploy-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -94,6 +94,15 @@ cluster-stop: ## Stop a cluster started by `make cluster` in another terminal
 	@if [ -f .build/cluster/cluster.pid ]; then kill -TERM $$(cat .build/cluster/cluster.pid) && \
 	  while kill -0 $$(cat .build/cluster/cluster.pid 2>/dev/null) 2>/dev/null; do sleep 0.5; done; \
 	  echo "cluster stopped"; else echo "no cluster running"; fi
+
+# The production layout's linters, Debian's packages (Helm and Rasa's chart can't be fetched here).
+deploy-check: haproxy ## Lint deploy/: docker-compose config, yamllint, haproxy -c
+	@command -v docker-compose >/dev/null && command -v yamllint >/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq docker-compose yamllint >/dev/null; }
+	yamllint -c deploy/.yamllint deploy/
+	POSTGRES_PASSWORD=x JWT_SECRET=x ALLOWED_ORIGINS=x PUBLIC_URL=x \
+	  docker-compose -f deploy/docker-compose.yml config -q
+	$(HAPROXY) -c -q -f deploy/haproxy.cfg
 
 web: install ## Serve only the widget and demo page (8080); `make run` starts everything
 	$(PY) -m bot.apps.web

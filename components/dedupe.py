@@ -10,6 +10,9 @@ Where ids are kept follows Rasa's lock store (endpoints.yml): with the `RedisLoc
 `make run`, in the process. A claim is held by a heartbeat, so if the instance answering it
 dies the claim lapses within `CLAIM_SECONDS` and a retry is answered elsewhere.
 
+Every turn, with an id or not, is answered 503 if its conversation could not be read or saved
+(components/tracker_store.py), so the client sends it again instead of losing it.
+
 When Redis is unreachable a message with an id is refused with 503 and `Retry-After`, never
 answered unguarded: the same Redis holds Rasa's conversation locks, so it could not be
 answered safely anyway, and the client retries with the same id. Keys hold only a hash of
@@ -31,6 +34,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.config import get_settings
+from components.tracker_store import STORE_FAILED
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +234,27 @@ def _quiet(call: Callable[..., None], *args: Any) -> None:
         logger.warning("message id store unreachable while saving")
 
 
+def stored_or_503(
+    handler: Callable[[Request], Awaitable[HTTPResponse]],
+) -> Callable[[Request], Awaitable[HTTPResponse]]:
+    """Answer 503 instead of a reply whose turn could not be read or saved.
+
+    Rasa would still answer from memory (components/tracker_store.py); the turn is not in the
+    database, so the client must send it again rather than believe it was kept.
+    """
+
+    async def guarded(request: Request) -> HTTPResponse:
+        # Sanic may handle a keep-alive connection's requests in one task: reset per request.
+        STORE_FAILED.set(False)
+        reply = await handler(request)
+        if STORE_FAILED.get():
+            logger.error("conversation store failed during a turn: answered 503 to retry")
+            return _unavailable()
+        return reply
+
+    return guarded
+
+
 def once_per_message_id(
     conversation_of: Callable[[Request, dict[str, Any]], str | None],
 ) -> Callable[[Callable[[Request], Awaitable[HTTPResponse]]], Any]:
@@ -240,6 +265,8 @@ def once_per_message_id(
     """
 
     def wrap(handler: Callable[[Request], Awaitable[HTTPResponse]]) -> Any:
+        guarded = stored_or_503(handler)
+
         @functools.wraps(handler)
         async def wrapped(request: Request) -> HTTPResponse:
             try:
@@ -247,7 +274,7 @@ def once_per_message_id(
             except Exception:  # Sanic's own error type on bad JSON; the handler answers it
                 body = None
             if not isinstance(body, dict) or body.get("message_id") is None:
-                return await handler(request)
+                return await guarded(request)
             message_id = body["message_id"]
             if (
                 not isinstance(message_id, str)
@@ -257,9 +284,9 @@ def once_per_message_id(
                 return response.json({"error": BAD_ID_REPLY}, status=400)
             conversation = conversation_of(request, body)
             if conversation is None:
-                return await handler(request)
+                return await guarded(request)
             key = message_key(conversation, message_id)
-            return await answer_once(store_for(request.app), key, lambda: handler(request))
+            return await answer_once(store_for(request.app), key, lambda: guarded(request))
 
         return wrapped
 
