@@ -8,7 +8,7 @@ reaching Rasa, and a repeat that arrives while the first is still being answered
 Where ids are kept follows Rasa's lock store (endpoints.yml): with the `RedisLockStore` of
 `make cluster`, in that Redis, shared by every instance; with the in-memory lock store of
 `make run`, in the process. A claim is held by a heartbeat, so if the instance answering it
-dies the claim lapses within `CLAIM_SECONDS` and a retry is answered elsewhere.
+dies the claim lapses within `CLAIM_SECONDS` (3 s) and a retry is answered elsewhere.
 
 Every turn, with an id or not, is answered 503 if its conversation could not be read or saved
 (components/tracker_store.py), so the client sends it again instead of losing it.
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_ID_LENGTH = 64
 # A claim lives this long without a heartbeat; the heartbeat renews it at a third of that.
-CLAIM_SECONDS = 4.0
+CLAIM_SECONDS = 3.0
 # How long a repeat waits for the first copy's reply before answering 503.
 WAIT_SECONDS = 25.0
 POLL_SECONDS = 0.05

@@ -388,6 +388,11 @@ def haproxy_config(
 ) -> str:
     """HAProxy's configuration for the cluster (docs/deploy.md explains each choice)."""
     rasa = "\n".join(f"  server rasa{i + 1} 127.0.0.1:{p} check" for i, p in enumerate(rasa_ports))
+    # Used only if every check fails at once: a false alarm then costs nothing, and a really
+    # dead instance just refuses the connection, which HAProxy retries elsewhere.
+    spares = "\n".join(
+        f"  server rasa{i + 1}-spare 127.0.0.1:{p} backup" for i, p in enumerate(rasa_ports)
+    )
     # The Socket.IO servers follow the REST servers' health checks rather than repeat them.
     sio = "\n".join(
         f"  server sio{i + 1} 127.0.0.1:{p} track rasa/rasa{i + 1}"
@@ -419,7 +424,10 @@ defaults
   option redispatch 1
   retry-on conn-failure empty-response junk-response
   option http-buffer-request
-  default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+  # A busy instance answers its check slowly: allow 5 s, and 3 misses, before taking it out
+  # (1 s was measured to flap under load and turn away messages that would have been answered).
+  timeout check 5s
+  default-server inter 1s fall 3 rise 2
 
 frontend public
   bind 127.0.0.1:{lb_port}
@@ -436,6 +444,7 @@ backend rasa
   option httpchk GET /webhooks/health/ready
   http-check expect status 200
 {rasa}
+{spares}
 
 # Socket.IO: one client stays on one instance (its long-polling requests must share the
 # server-side session; a websocket is one connection anyway).
@@ -474,7 +483,7 @@ action_endpoint:
 tracker_store:
   type: components.tracker_store.SettingsSQLTrackerStore
 lock_store:
-  type: redis
+  type: components.lock_store.ResilientRedisLockStore
   url: "{parsed.hostname or "127.0.0.1"}"
   port: {parsed.port or 6379}
   db: {db}
