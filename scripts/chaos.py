@@ -57,6 +57,8 @@ JWT_SECRET = "chaos-secret-that-is-long-enough-for-hs256-keys"  # noqa: S105 (te
 RECOVERY_BUDGET = 10.0
 RETRY_PAUSE = 0.5
 GIVE_UP_SECONDS = 90.0
+# Requests sent and not yet answered, across all simulated patients.
+IN_FLIGHT = [0]
 MARK_BEGIN, MARK_END = "<!-- chaos:begin -->", "<!-- chaos:end -->"
 
 
@@ -133,12 +135,15 @@ async def talk(
         convo.attempts.append(tries)
         while True:
             start = time.monotonic() - t0
+            IN_FLIGHT[0] += 1
             try:
                 async with session.post(url, json=body, headers=headers) as reply:
                     status = reply.status
                     payload = await reply.json(content_type=None) if status == 200 else None
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 status, payload = 0, None
+            finally:
+                IN_FLIGHT[0] -= 1
             tries.append(Attempt(start, time.monotonic() - t0, status))
             if status == 200:
                 convo.answered += 1
@@ -159,8 +164,15 @@ def _restart(service: Service) -> None:
 
 
 async def kill_rasa(cluster: Cluster, fault: Fault, t0: float) -> None:
-    """`kill -9` one Rasa instance mid-conversation, then start it again."""
+    """`kill -9` one Rasa instance mid-conversation, then start it again.
+
+    It waits (up to 10 s) for several messages to be in flight, so that some are cut off
+    mid-answer and must be retried by HAProxy on the other instance.
+    """
     rasa = cluster.services["rasa1"]
+    deadline = time.monotonic() + 10
+    while IN_FLIGHT[0] < 3 and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
     fault.start = time.monotonic() - t0
     rasa.stop(signal.SIGKILL)
     fault.healed = time.monotonic() - t0
