@@ -172,6 +172,15 @@ def message_key(conversation: str, message_id: str) -> str:
     return KEY_PREFIX + digest
 
 
+def _encodable(value: str) -> bool:
+    """False for text with lone surrogates (valid JSON escapes, not valid Unicode text)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _unavailable() -> HTTPResponse:
     return response.json(
         [{"text": BUSY_REPLY}], status=503, headers={"Retry-After": RETRY_AFTER_SECONDS}
@@ -280,6 +289,7 @@ def once_per_message_id(
                 not isinstance(message_id, str)
                 or not message_id.strip()
                 or len(message_id) > MAX_MESSAGE_ID_LENGTH
+                or not _encodable(message_id)
             ):
                 return response.json({"error": BAD_ID_REPLY}, status=400)
             conversation = conversation_of(request, body)
