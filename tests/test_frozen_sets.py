@@ -17,3 +17,4 @@ FROZEN = {
 @pytest.mark.parametrize(("path", "digest"), FROZEN.items())
 def test_set_is_unchanged(path: str, digest: str) -> None:
     assert hashlib.sha256((ROOT / path).read_bytes()).hexdigest() == digest
+
