@@ -122,7 +122,7 @@ test: install $(MODEL) ## Lint, validate, then the whole test suite (unit, actio
 chaos: install $(MODEL) ## Faults (kill -9 Rasa, restart PostgreSQL, stop Redis/actions) under load: docs/reliability.md
 	$(PY) scripts/chaos.py --out docs/reliability.md $(CHAOS_ARGS)
 
-fuzz: install $(MODEL) ## 10,000 hostile REST messages (and 2,000 Socket.IO events) against a real server
+fuzz: install $(MODEL) ## 10,000 hostile REST messages (and 1,000 Socket.IO events) against a real server
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(PY) -m pytest tests/e2e/test_fuzz.py -s -p no:cacheprovider
 
 evaluate: install $(MODEL) ## Held-out NLU accuracy, out-of-scope rejection and safety screening

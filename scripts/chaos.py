@@ -122,10 +122,10 @@ async def talk(
     url: str,
     convo: Conversation,
     token: str | None,
-    think: float,
+    pace: Pace,
     t0: float,
 ) -> None:
-    """Send each message until it is answered with 200, pausing `think` seconds between."""
+    """Send each message until it is answered with 200, spread out to the pace's end."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     from components.channels import SORRY_REPLY
 
@@ -153,7 +153,9 @@ async def talk(
             if time.monotonic() - t0 - tries[0].start > GIVE_UP_SECONDS:
                 break
             await asyncio.sleep(RETRY_PAUSE)
-        await asyncio.sleep(think)
+        left = len(convo.messages) - len(convo.attempts)
+        if left:
+            await asyncio.sleep(max(0.2, (pace.end - time.monotonic()) / left))
 
 
 # --- Faults --------------------------------------------------------------------------------
@@ -197,18 +199,51 @@ async def stop_for(service: Service, seconds: float, fault: Fault, t0: float) ->
     fault.healed = time.monotonic() - t0
 
 
+@dataclass
+class Pace:
+    """When the load should end (monotonic clock): moved on while faults take longer."""
+
+    end: float
+
+
 async def run_faults(
-    steps: list[tuple[Fault, Callable[[], Any]]], services: list[Service], t0: float, gap: float
+    steps: list[tuple[Fault, Callable[[], Any]]],
+    services: list[Service],
+    t0: float,
+    gap: float,
+    pace: Pace,
+    args: argparse.Namespace,
 ) -> None:
-    """Run the faults in turn, waiting for the whole cluster to be healthy after each."""
-    await asyncio.sleep(gap)
-    for fault, inject in steps:
-        print(f"[{time.monotonic() - t0:6.1f}s] fault: {fault.name}", flush=True)
-        await inject()
-        await asyncio.to_thread(wait_healthy, services, 180)
-        fault.healthy_again = time.monotonic() - t0
-        print(f"[{fault.healthy_again:6.1f}s] healthy again", flush=True)
+    """Run the faults in turn, waiting for the whole cluster to be healthy after each.
+
+    Meanwhile the load's end keeps moving so the patients talk through every fault (a
+    restart can take longer than expected on a busy machine).
+    """
+    ahead = [
+        sum(EXPECTED.get(f.name, args.outage + 3) + gap for f, _ in steps[i:])
+        for i in range(len(steps))
+    ]
+    current = [0]
+
+    async def keep_pace() -> None:
+        while True:
+            pace.end = max(pace.end, time.monotonic() + ahead[current[0]])
+            await asyncio.sleep(0.5)
+
+    pacer = asyncio.ensure_future(keep_pace())
+    try:
         await asyncio.sleep(gap)
+        for index, (fault, inject) in enumerate(steps):
+            current[0] = index
+            print(f"[{time.monotonic() - t0:6.1f}s] fault: {fault.name}", flush=True)
+            await inject()
+            await asyncio.to_thread(wait_healthy, services, 180)
+            fault.healthy_again = time.monotonic() - t0
+            print(f"[{fault.healthy_again:6.1f}s] healthy again", flush=True)
+            await asyncio.sleep(gap)
+    finally:
+        pacer.cancel()
+    pace.end = min(pace.end, time.monotonic() + gap)
 
 
 # --- Counting --------------------------------------------------------------------------------
@@ -453,14 +488,15 @@ async def run(args: argparse.Namespace, workdir: Path) -> Report:
         convos = plan(args.conversations, args.messages)
         settings = Settings(jwt_secret=JWT_SECRET)
         tokens = {c.patient: issue_token(c.patient, settings=settings) for c in convos if c.patient}
-        think = (args.duration or expected_seconds(args)) / args.messages
+        pace = Pace(time.monotonic() + (args.duration or expected_seconds(args)))
         url = f"{cluster.rasa_url}/webhooks/rest/webhook"
         timeout = aiohttp.ClientTimeout(total=60)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             load = asyncio.gather(
-                *(talk(session, url, c, tokens.get(c.patient), think, t0) for c in convos)
+                *(talk(session, url, c, tokens.get(c.patient), pace, t0) for c in convos)
             )
-            chaos = run_faults(faults, [pg, redis, *cluster.services.values()], t0, args.gap)
+            services = [pg, redis, *cluster.services.values()]
+            chaos = run_faults(faults, services, t0, args.gap, pace, args)
             await asyncio.gather(load, chaos)
         seconds = time.monotonic() - t0
     except BaseException:
