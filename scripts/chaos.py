@@ -307,6 +307,12 @@ class Report:
         )
 
 
+def overlaps(attempt: Attempt, fault: Fault) -> bool:
+    """Whether an attempt was under way during the fault's window (an attempt already in
+    flight when the fault hit fails because of it, though it started just before)."""
+    return attempt.start <= fault.window_end and attempt.end >= fault.start
+
+
 def summarise(
     convos: list[Conversation], faults: list[Fault], database_url: str, seconds: float
 ) -> Report:
@@ -335,15 +341,14 @@ def summarise(
     failed = [a for a in attempts if a.status != 200]
     rows = []
     for fault in faults:
-        inside = [a for a in attempts if fault.start <= a.start <= fault.window_end]
+        inside = [a for a in attempts if overlaps(a, fault)]
         # Messages the fault touched: a failed attempt in the window, or in flight when it hit.
         touched = [
             tries
             for c in convos
             for tries in c.attempts
             if any(
-                (fault.start <= a.start <= fault.window_end and a.status != 200)
-                or a.start <= fault.start <= a.end
+                (overlaps(a, fault) and a.status != 200) or a.start <= fault.start <= a.end
                 for a in tries
             )
         ]
@@ -367,8 +372,7 @@ def summarise(
     outside = [
         a
         for a in failed
-        if (a.status >= 500 or a.status == 0)
-        and not any(f.start <= a.start <= f.window_end for f in faults)
+        if (a.status >= 500 or a.status == 0) and not any(overlaps(a, f) for f in faults)
     ]
     return Report(
         conversations=len(convos),
