@@ -16,6 +16,8 @@ MODEL := models/current.tar.gz
 NODE_STAMP := node_modules/.package-lock.json
 # The browser tests drive Debian's Chromium (Playwright's own downloads can't be fetched here).
 CHROMIUM := /usr/bin/chromium
+# The load balancer in front of `make cluster` (Debian's package, like Chromium).
+HAPROXY := /usr/sbin/haproxy
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 TRAINING := config.yml domain.yml $(wildcard data/*.yml data/**/*.yml) $(SPACY_MODEL) $(ENCODER) $(wildcard components/*.py bot/understanding/*.py)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -26,6 +28,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: help install run test train validate evaluate evaluate-blind tune-nlu tune-safety bench-encoder bench lint format clean python chromium node web test-widget
+.PHONY: haproxy cluster cluster-stop chaos fuzz deploy-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,7 +69,14 @@ chromium:
 	  $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; \
 	fi
 
-install: $(STAMP) $(SPACY_MODEL) $(ENCODER) $(NODE_STAMP) chromium ## Create .venv (Python 3.10) with the pinned dependencies, the encoder's weights, the widget's npm packages, Chromium
+# Only when HAProxy is missing (CI runs as root; elsewhere this asks sudo).
+haproxy:
+	@if [ ! -x $(HAPROXY) ]; then \
+	  echo "Installing Debian's haproxy for the cluster and the fault tests"; \
+	  $(APT) update -qq && $(APT) install -y -qq haproxy >/dev/null; \
+	fi
+
+install: $(STAMP) $(SPACY_MODEL) $(ENCODER) $(NODE_STAMP) chromium haproxy ## Create .venv (Python 3.10) with the pinned dependencies, the encoder's weights, the widget's npm packages, Chromium, HAProxy
 
 $(MODEL): $(TRAINING) | $(STAMP)
 	$(RASA) train --fixed-model-name current --out models --quiet
@@ -76,6 +86,23 @@ train: install $(MODEL) ## Train the model if the data changed
 
 run: install $(MODEL) ## Start the action server (5055), Rasa REST (5005) and the widget (8080)
 	@bash scripts/run.sh
+
+cluster: install $(MODEL) ## 2 Rasa + 2 action servers + the widget behind HAProxy (8000), on PostgreSQL and Redis
+	$(PY) scripts/cluster.py
+
+cluster-stop: ## Stop a cluster started by `make cluster` in another terminal
+	@if [ -f .build/cluster/cluster.pid ]; then kill -TERM $$(cat .build/cluster/cluster.pid) && \
+	  while kill -0 $$(cat .build/cluster/cluster.pid 2>/dev/null) 2>/dev/null; do sleep 0.5; done; \
+	  echo "cluster stopped"; else echo "no cluster running"; fi
+
+# The production layout's linters, Debian's packages (Helm and Rasa's chart can't be fetched here).
+deploy-check: haproxy ## Lint deploy/: docker-compose config, yamllint, haproxy -c
+	@command -v docker-compose >/dev/null && command -v yamllint >/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq docker-compose yamllint >/dev/null; }
+	yamllint -c deploy/.yamllint deploy/
+	POSTGRES_PASSWORD=x JWT_SECRET=x ALLOWED_ORIGINS=x PUBLIC_URL=x \
+	  docker-compose -f deploy/docker-compose.yml config -q
+	$(HAPROXY) -c -q -f deploy/haproxy.cfg
 
 web: install ## Serve only the widget and demo page (8080); `make run` starts everything
 	$(PY) -m bot.apps.web
@@ -91,6 +118,12 @@ test: install $(MODEL) ## Lint, validate, then the whole test suite (unit, actio
 	$(MAKE) --no-print-directory validate
 	$(PY) -m pytest
 	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --out results/core --quiet
+
+chaos: install $(MODEL) ## Faults (kill -9 Rasa, restart PostgreSQL, stop Redis/actions) under load: docs/reliability.md
+	$(PY) scripts/chaos.py --out docs/reliability.md $(CHAOS_ARGS)
+
+fuzz: install $(MODEL) ## 10,000 hostile REST messages (and 1,000 Socket.IO events) against a real server
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(PY) -m pytest tests/e2e/test_fuzz.py -s -p no:cacheprovider
 
 evaluate: install $(MODEL) ## Held-out NLU accuracy, out-of-scope rejection and safety screening
 	$(PY) scripts/evaluate.py

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
         120, description="how long the channel's signed identity claim is good for"
     )
     retention_days: int = Field(30, description="`bot purge` removes conversations older than this")
+    message_id_ttl_seconds: int = Field(
+        86400, description="how long a client message id's reply is kept to answer a retry"
+    )
 
     class Config:
         """Read `.env` beside the project, environment variables win."""

@@ -29,12 +29,13 @@ from bot.identity.tokens import (
     AUTH_KEY,
     VERIFIED_PATIENT_KEY,
     conversation_id,
+    is_anonymous_session,
     session_for,
     verify_token,
 )
 from bot.security.ratelimit import RETRY_AFTER_SECONDS, message_limits
 from bot.security.startup import rasa_interface, start_process
-from components import speedups
+from components import dedupe, speedups
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,16 @@ def harden_app(blueprint: Blueprint) -> None:
         app.error_handler.add(PayloadTooLarge, _too_large)
 
 
+def rest_conversation(request: Request, body: dict[str, Any]) -> str | None:
+    """The conversation a REST body's message id belongs to (None: a fresh conversation)."""
+    patient, _ = check_token_state(bearer_token(request))
+    requested = body.get("sender")
+    if patient is None and not is_anonymous_session(requested):
+        return None  # an anonymous id the server didn't issue: a new conversation
+    sender = session_for(requested, patient)
+    return conversation_id(patient, sender)
+
+
 class TokenRestInput(InputChannel):
     """`POST /webhooks/rest/webhook` with an optional `Authorization: Bearer <token>`."""
 
@@ -139,6 +150,7 @@ class TokenRestInput(InputChannel):
             return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["POST"])
+        @dedupe.once_per_message_id(rest_conversation)
         async def receive(request: Request) -> HTTPResponse:
             if len(request.body or b"") > get_settings().max_body_bytes:
                 return response.json({"error": TOO_LARGE_REPLY}, status=413)

@@ -37,7 +37,9 @@ def check_message(raw: object) -> CheckedInput:
     """Decide what to do with a raw message field: pass it on, trim it, or answer kindly."""
     if not isinstance(raw, str):
         return CheckedInput(None, EMPTY_REPLY if raw is None else NOT_TEXT_REPLY)
-    text = raw.replace("\x00", "").strip()
+    # NULs and lone surrogates (invalid UTF-16 halves a JSON "\\ud800" can carry) are dropped:
+    # neither is text, and surrogates crash the tokenizer.
+    text = "".join(ch for ch in raw if ch != "\x00" and not 0xD800 <= ord(ch) <= 0xDFFF).strip()
     if not text:
         return CheckedInput(None, EMPTY_REPLY)
     if len(text) > HARD_MAX_CHARS:

@@ -42,3 +42,8 @@ def test_huge_message_is_refused_whole_with_whom_to_call() -> None:
 def test_odd_text_passes_through_unchanged(raw: str) -> None:
     assert check_message(raw).text == raw
     assert check_message(raw).notice is None
+
+
+def test_lone_surrogates_are_dropped_not_passed_on() -> None:
+    checked = check_message("\ud800 when is clinic")
+    assert checked.text == "when is clinic"
