@@ -14,7 +14,6 @@ Nothing here logs patient data.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import hmac
@@ -40,6 +39,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import clock
+from bot.apps.serving import serve
 from bot.care import questions as question_notes
 from bot.care import requests as queue
 from bot.care.schedule import describe_duration, position
@@ -606,19 +606,14 @@ def create_app(
 def main(argv: list[str] | None = None) -> int:
     """Serve the console until interrupted."""
     settings = get_settings()
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.apps.console", description=__doc__.split("\n")[0]
+    return serve(
+        "console",
+        create_app,
+        settings.console_host,
+        settings.console_port,
+        argv,
+        description=__doc__.split("\n")[0],
     )
-    parser.add_argument("--host", default=settings.console_host)
-    parser.add_argument("--port", type=int, default=settings.console_port)
-    args = parser.parse_args(argv)
-    settings.check()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    print(f"Staff console on http://{args.host}:{args.port}/", flush=True)
-    web.run_app(create_app(settings), host=args.host, port=args.port, print=None)
-    return 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ This module must not import Rasa: it runs in its own small process.
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import logging
@@ -23,9 +22,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.apps.serving import serve
 from bot.config import PROJECT_ROOT, Settings, get_settings
 from bot.identity.tokens import issue_token
-from bot.security.startup import start_process
 from bot.storage.demo import DEMO_SPECS, HOSPITAL_NAME
 
 log = logging.getLogger(__name__)
@@ -223,19 +222,14 @@ def create_app(settings: Settings | None = None) -> web.Application:
 def main(argv: list[str] | None = None) -> int:
     """Serve the widget and the demo page until interrupted."""
     settings = get_settings()
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.apps.web", description=__doc__.split("\n")[0]
+    return serve(
+        "web",
+        create_app,
+        settings.widget_host,
+        settings.widget_port,
+        argv,
+        description=__doc__.split("\n")[0],
     )
-    parser.add_argument("--host", default=settings.widget_host)
-    parser.add_argument("--port", type=int, default=settings.widget_port)
-    args = parser.parse_args(argv)
-    settings = start_process("web server", args.host)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    print(f"Widget and demo page on http://{args.host}:{args.port}/", flush=True)
-    web.run_app(create_app(settings), host=args.host, port=args.port, print=None)
-    return 0
 
 
 if __name__ == "__main__":
