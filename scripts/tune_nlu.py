@@ -65,6 +65,14 @@ def lemmatise(texts: list[str]) -> list[str]:
     return [" ".join(t.lemma_.lower() or t.lower_ for t in doc) for doc in nlp.pipe(texts)]
 
 
+def configured_settings() -> Settings:
+    """The intent model's settings as config.yml sets them."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    entry = next(c for c in config["pipeline"] if c["name"].endswith("SentenceIntentClassifier"))
+    names = set(Settings.__dataclass_fields__)
+    return Settings(**{k: v for k, v in entry.items() if k in names})
+
+
 def score(predictions, wanted) -> dict[str, float]:
     """In-scope answered right, and unrelated declined."""
     ins = [(p, w) for p, w in zip(predictions, wanted, strict=True) if w != [OUT_OF_SCOPE]]
@@ -132,7 +140,7 @@ def main() -> None:
     print(f"training examples: {len(texts)}; validation messages: {len(val_texts)}")
 
     results = {}
-    base = Settings()
+    base = configured_settings()
     grid = [base]
     if args.grid:
         grid = [
