@@ -114,6 +114,14 @@ class Settings(BaseSettings):
         """The allowed browser origins as a list."""
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
+    def check_console(self, host: str | None = None) -> None:
+        """The console's own extra check: its cookie key may not be the published one."""
+        if (
+            not (self.development and is_loopback(host))
+            and self.console_secret == DEV_CONSOLE_SECRET
+        ):
+            raise UnsafeSettings("CONSOLE_SECRET must be set outside development on loopback")
+
     @property
     def development(self) -> bool:
         """Whether this is a developer's machine (the only place demo features run)."""
@@ -146,8 +154,6 @@ class Settings(BaseSettings):
                     f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes {where} "
                     "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
                 )
-        if not local_dev and self.console_secret == DEV_CONSOLE_SECRET:
-            raise UnsafeSettings(f"CONSOLE_SECRET must be set {where}")
         if not self.development and self.log_level.upper() in ("DEBUG", "NOTSET"):
             raise UnsafeSettings("LOG_LEVEL=DEBUG logs message texts: allowed only in development")
 

@@ -26,6 +26,11 @@ def serve(
     parser.add_argument("--port", type=int, default=port)
     args = parser.parse_args(argv)
     settings = start_process(name, args.host)
+    if name == "console":
+        try:
+            settings.check_console(args.host)
+        except ValueError as exc:
+            raise SystemExit(f"console: refusing to start: {exc}") from None
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

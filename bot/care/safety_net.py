@@ -53,6 +53,10 @@ def pieces(text: str) -> list[str]:
     are grouped, so a red flag at the very end of a long story is still read.
     """
     text = " ".join(text.split())
+    if len(text.split()) <= PIECE_WORDS:
+        # A short message is read whole: cutting "..., but nothing has come" into a
+        # fragment of its own makes an ordinary sentence sound hopeless.
+        return [text]
     runs: list[str] = []
     for sentence in _SENTENCE_RE.split(text):
         words = (sentence or "").split()
@@ -137,9 +141,9 @@ class SafetyNet:
         if not flagged:
             leader = max(best, key=best.get)
             return NetResult(None, None, best[leader], best[leader] - negative)
-        # Crisis first, then act now, then team soon: the most urgent answer wins.
-        order = {"crisis": 0, "act_now": 1, "team_soon": 2}
-        name, score = min(flagged, key=lambda f: (order[self._tiers[f[0]]], -f[1]))
+        # The closest category decides ("my daughter is burning up" is nearer fever than
+        # self-harm); the rules, which run beside the net, still catch explicit crisis words.
+        name, score = max(flagged, key=lambda f: f[1])
         return NetResult(name, self._tiers[name], score, score - negative)
 
 

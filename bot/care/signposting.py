@@ -27,7 +27,9 @@ def load_replies(path: Path = REPLIES_FILE) -> dict[str, str]:
     missing = [t for t in (*TIERS, "carry_on") if not replies.get(t)]
     if missing:
         raise ValueError(f"{path} has no reply for {', '.join(missing)}")
-    return {k: v.strip() for k, v in replies.items()}
+    # YAML folds a paragraph into one line and keeps a blank line as "\n"; the channels send
+    # each "\n\n"-separated paragraph as its own bubble, so the first is the advice itself.
+    return {k: v.strip().replace("\n", "\n\n") for k, v in replies.items()}
 
 
 def _call(advice_line: str | None, hospital: str | None) -> str:

@@ -74,7 +74,8 @@ def test_no_other_request_shape_reveals_an_appointment(servers: Servers) -> None
     other_patient = token_for(servers, "demo-clinic")
     for token in (None, forged, expired, alg_none, "garbage"):
         text = servers.say(question, sender="shared", token=token)
-        assert "sign in" in text and "abc123" not in text and "video" not in text.lower()
+        # The general answer and a sign-in offer, and nothing from the record.
+        assert "sign in" in text and "abc123" not in text and "video appointment on" not in text
     # Another patient's token on the same client conversation id sees only their own record.
     text = servers.say(question, sender="shared", token=other_patient)
     assert "Haematology Outpatients" in text and "abc123" not in text
@@ -109,8 +110,15 @@ def test_unrelated_is_declined(servers: Servers) -> None:
 
 
 def test_medical_advice_is_declined(servers: Servers) -> None:
-    text = servers.say("can I take ibuprofen for a headache?")
+    text = servers.say("is it ok for me to stop taking my tablets now?")
     assert "can't give medical advice" in text and "0808 800 40 40" in text
+
+
+def test_a_symptom_inside_a_medicine_question_gets_the_team_first(servers: Servers) -> None:
+    # Clinical choice (docs/clinical-safety.md): a symptom named in passing still gets the
+    # "tell your team soon" answer before anything else; it never gets dosing advice.
+    text = servers.say("can I take ibuprofen for a headache?")
+    assert "hospital team" in text and "999" in text and "can't assess symptoms" in text
 
 
 @pytest.mark.parametrize(
