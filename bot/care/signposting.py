@@ -60,16 +60,6 @@ def safety_message(
     )
 
 
-def urgent_message(advice_line: str | None, hospital: str | None, someone_else: bool) -> str:
-    """The act-now answer (kept for callers that know only the old two categories)."""
-    return safety_message("act_now", advice_line, hospital, None, someone_else)
-
-
-def crisis_message(nurse_name: str | None) -> str:
-    """The gentle answer to crisis language: Samaritans, 999 and their team."""
-    return safety_message("crisis", nurse_name=nurse_name)
-
-
 def carry_on_prompt() -> str:
     """The line after a safety answer, offering to carry on."""
     return load_replies()["carry_on"]
