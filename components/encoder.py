@@ -18,7 +18,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.understanding.encoder import DEFAULT_DIR, get_encoder
+from bot.understanding.encoder import get_encoder
 
 ALIAS = "minilm"
 
@@ -68,7 +68,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def _encoder(self):
         from pathlib import Path
 
-        return get_encoder(Path(self._model_dir) if self._model_dir else DEFAULT_DIR)
+        return get_encoder(Path(self._model_dir) if self._model_dir else None)
 
     def _featurize(self, messages: list[Message]) -> None:
         todo = [m for m in messages if m.get(TEXT)]
