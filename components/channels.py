@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -22,7 +23,7 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.care.inputs import check_message
+from bot.care.inputs import check_message, gate_payload
 from bot.config import get_settings
 from bot.identity.claims import CLAIM_KEY, sign_claim
 from bot.identity.tokens import (
@@ -104,15 +105,102 @@ async def _too_large(request: Request, exception: Exception) -> HTTPResponse:
     return response.json({"error": TOO_LARGE_REPLY}, status=413)
 
 
-def harden_app(blueprint: Blueprint) -> None:
+class ServerRef:
+    """The Sanic app a channel's blueprint runs on, known once the server has started."""
+
+    def __init__(self) -> None:
+        """Empty until the server starts."""
+        self.app: Sanic | None = None
+
+
+def harden_app(blueprint: Blueprint) -> ServerRef:
     """At server start: check settings, cap request bodies, answer 413 kindly on every route."""
+    ref = ServerRef()
 
     @blueprint.listener("before_server_start")
     async def _harden(app: Sanic, _loop: Any) -> None:
+        ref.app = app
         settings = start_process("rasa", rasa_interface())
         # Read by Sanic per connection; larger bodies are refused before they are read.
         app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
         app.error_handler.add(PayloadTooLarge, _too_large)
+
+    @blueprint.listener("after_server_start")
+    async def _settle(_app: Sanic, _loop: Any) -> None:
+        # The model is loaded by now; what loading it freed goes back to the system.
+        speedups.release_freed_memory()
+
+    return ref
+
+
+class OfferedPayloads:
+    """The button payloads this process has sent, per conversation, so a tap needs no tracker
+    read; anything not here is looked up in the tracker (another process may have sent it)."""
+
+    def __init__(self, conversations: int = 10_000, per_conversation: int = 200) -> None:
+        """Bounded both ways: old conversations and old buttons are forgotten first."""
+        self._seen: OrderedDict[str, OrderedDict[str, None]] = OrderedDict()
+        self._conversations = conversations
+        self._per_conversation = per_conversation
+
+    def remember(self, conversation: str, messages: Iterable[Any]) -> None:
+        """Note the payloads of the buttons (or quick replies) in replies just sent."""
+        for message in messages:
+            if not isinstance(message, dict):
+                continue
+            buttons = [
+                button
+                for key in ("buttons", "quick_replies")
+                if isinstance(message.get(key), list)
+                for button in message[key]
+            ]
+            for button in buttons:
+                payload = button.get("payload") if isinstance(button, dict) else None
+                if isinstance(payload, str):
+                    seen = self._seen.setdefault(conversation, OrderedDict())
+                    seen[payload.strip()] = None
+                    seen.move_to_end(payload.strip())
+                    if len(seen) > self._per_conversation:
+                        seen.popitem(last=False)
+            if conversation in self._seen:
+                self._seen.move_to_end(conversation)
+        while len(self._seen) > self._conversations:
+            self._seen.popitem(last=False)
+
+    def has(self, conversation: str, payload: str) -> bool:
+        """Whether this process offered `payload` in `conversation`."""
+        return payload in self._seen.get(conversation, ())
+
+
+OFFERED = OfferedPayloads()
+
+
+async def offered_payloads(app: Sanic | None, conversation: str) -> set[str]:
+    """Every button payload the assistant has offered in this conversation, from its tracker."""
+    store = getattr(getattr(getattr(app, "ctx", None), "agent", None), "tracker_store", None)
+    if store is None:
+        return set()
+    try:
+        tracker = await store.retrieve(conversation)
+    except Exception:
+        # Unknown means nothing was offered: the message is then read as typed text.
+        logger.warning("channel: could not read the conversation's offered buttons")
+        return set()
+    offered: set[str] = set()
+    for event in getattr(tracker, "events", None) or ():
+        data = getattr(event, "data", None)
+        if getattr(event, "type_name", None) == "bot" and isinstance(data, dict):
+            for button in data.get("buttons") or ():
+                if isinstance(button, dict) and isinstance(button.get("payload"), str):
+                    offered.add(button["payload"].strip())
+    return offered
+
+
+async def gated_text(app: Sanic | None, text: str, conversation: str) -> str:
+    """The text to pass to Rasa: a "/" payload only if it was offered, else plain text."""
+    if not text.startswith("/") or OFFERED.has(conversation, text):
+        return text
+    return gate_payload(text, await offered_payloads(app, conversation))
 
 
 def rest_conversation(request: Request, body: dict[str, Any]) -> str | None:
@@ -178,10 +266,11 @@ class TokenRestInput(InputChannel):
                 replies.append({"recipient_id": sender, "text": checked.notice})
             if checked.text is not None:
                 collector = CollectingOutputChannel()
+                conversation = conversation_id(patient, sender)
                 message = user_message(
-                    checked.text,
+                    await gated_text(request.app, checked.text, conversation),
                     collector,
-                    conversation_id(patient, sender),
+                    conversation,
                     patient,
                     auth,
                     self.name(),
@@ -194,6 +283,7 @@ class TokenRestInput(InputChannel):
                     return response.json(
                         [{"recipient_id": sender, "text": SORRY_REPLY}], status=500
                     )
+                OFFERED.remember(conversation, collector.messages)
                 replies.extend({**m, "recipient_id": sender} for m in collector.messages)
                 if not collector.messages:
                     # Rasa swallows action-server failures and answers nothing; never leave a

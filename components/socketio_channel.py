@@ -63,9 +63,11 @@ from bot.security.ratelimit import message_limits
 from bot.security.startup import rasa_interface, start_process
 from components import speedups
 from components.channels import (
+    OFFERED,
     SLOW_DOWN_REPLY,
     SORRY_REPLY,
     check_token_state,
+    gated_text,
     harden_app,
     user_message,
 )
@@ -106,6 +108,7 @@ class RoomOutput(SocketIOOutput):
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
         self.sent += 1
+        OFFERED.remember(socket_id, [response])  # the room is the conversation id
         await self.sio.emit(self.bot_message_evt, response, room=socket_id)
 
     async def send_custom_json(
@@ -251,7 +254,7 @@ class TokenSocketIOInput(InputChannel):
         )
         self.sio = sio
         namespace = self.namespace
-        harden_app(socketio_webhook)
+        server = harden_app(socketio_webhook)
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -331,8 +334,9 @@ class TokenSocketIOInput(InputChannel):
                     await output.send_text_message(room, checked.notice)
                 if checked.text is not None:
                     # Client metadata is dropped: only what the token proved, signed.
+                    text = await gated_text(server.app, checked.text, room)
                     message = user_message(
-                        checked.text, output, room, state.portal_id, state.auth, self.name()
+                        text, output, room, state.portal_id, state.auth, self.name()
                     )
                     sent_before = output.sent
                     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 # The classifier reads this much; the safety screen reads the whole message.
@@ -49,3 +50,19 @@ def check_message(raw: object) -> CheckedInput:
         # intent classifier reads the first MAX_CHARS (components/intents.py).
         return CheckedInput(text, LONG_NOTICE.format(limit=f"{MAX_CHARS:,}"))
     return CheckedInput(text, None)
+
+
+# The widget opens every conversation with this payload, before any button has been shown.
+OPENING_PAYLOADS = frozenset({"/greet"})
+
+
+def gate_payload(text: str, offered: Collection[str]) -> str:
+    """Keep a "/" payload only if the conversation offered it as a button; else read it as text.
+
+    Rasa turns "/intent{...}" into an intent after the classifier and the safety screen have
+    run, so an unoffered payload could carry words past both. Without its slash, the message is
+    read like anything typed: classified and screened.
+    """
+    if not text.startswith("/") or text in OPENING_PAYLOADS or text in offered:
+        return text
+    return text.lstrip("/").strip() or text

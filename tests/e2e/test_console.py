@@ -233,21 +233,24 @@ def test_callback_from_the_widget_to_the_queue_mailbox_and_done(
 
 
 def test_an_anonymous_visitor_asking_for_a_person_gets_the_helpline(team: Servers) -> None:
-    text = team.say("/talk_to_person", sender="anon-person")
+    text = team.say("can I talk to a real person please", sender="anon-person")
     assert "0808 800 40 40" in text and "999" in text
     assert SIGN_IN not in text  # no sign-in wall
 
 
+# Typed, as a patient would: a "/" payload counts only when the assistant offered it.
+HOW_OFTEN = "how often are check-ups?"
+GET_READY = "please help me get ready for my telephone appointment"
 SCRIPT = [
     # (sender, token for, messages)
-    ("fig-a", None, ["/ask_how_often", "/ask_how_often", "I have a temperature of 38.5"]),
-    ("fig-b", None, ["/ask_how_often", "I want to kill myself"]),
+    ("fig-a", None, [HOW_OFTEN, HOW_OFTEN, "I have a temperature of 38.5"]),
+    ("fig-b", None, [HOW_OFTEN, "I want to kill myself"]),
     ("fig-c", None, ["Robin Example wants the football score from 2024"]),
-    ("fig-d", "demo-telephone", ['/start_checklist{"checklist_kind":"telephone"}', "/affirm"]),
+    ("fig-d", "demo-telephone", [GET_READY, "/affirm"]),
     (
         "fig-e",
         "demo-telephone",
-        ['/start_checklist{"checklist_kind":"telephone"}'] + ["/affirm"] * 6,
+        [GET_READY] + ["/affirm"] * 6,
     ),
 ]
 

@@ -206,3 +206,14 @@ def test_imported_fhir_patient_gets_their_own_appointment(servers: Servers) -> N
         "when's my next appointment?", sender="fhir", token=token_for(servers, "PORTAL-1002")
     )
     assert "14 March 2030" not in other and "Thursday 14 March" not in other
+
+
+def test_a_button_payload_counts_only_once_it_was_offered(servers: Servers) -> None:
+    # Before any button: the payload is read as typed words, so the symptom in it is screened.
+    text = servers.say('/ask_how_often{"x": 1} my temperature is 38.9', sender="slash")
+    assert "999" in text and "every 3 months" not in text
+    # Offered by the greeting, then tapped: the payload is taken as it is.
+    greeting = servers.post("/greet", sender="slash-offer").json()
+    offered = [b["payload"] for m in greeting for b in m.get("buttons") or []]
+    assert "/ask_how_often" in offered
+    assert "every 3 months for the first 2 years" in servers.say("/ask_how_often", "slash-offer")

@@ -369,7 +369,10 @@ async def test_calendar_file_arrives_as_a_custom_payload(servers: Servers) -> No
     chat = Chat(servers, token_for(servers, "demo-video"))
     try:
         await chat.start(new_session_id())
-        replies = await chat.ask("/add_to_calendar")
+        offered = await chat.ask("when is my next appointment?")
+        payloads = [b["payload"] for r in offered for b in r.get("quick_replies") or []]
+        assert "/add_to_calendar" in payloads
+        replies = await chat.ask("/add_to_calendar")  # tapping the button it offered
     finally:
         await chat.close()
     custom = [r["custom"] for r in replies if "custom" in r]
@@ -412,3 +415,14 @@ async def test_logs_hold_no_tokens_or_message_texts(servers: Servers) -> None:
     assert "socketio message handled" in logs
     for secret in (token, "38.7", "07700 900888", QUESTION, "Jamie", "Fenwick", "Priya Shah"):
         assert secret not in logs, secret
+
+
+async def test_a_payload_nobody_offered_is_read_as_typed_text(servers: Servers) -> None:
+    chat = Chat(servers, token_for(servers, "demo-video"))
+    try:
+        await chat.start(new_session_id())
+        replies = await chat.ask("/ask_how_often I have a temperature of 39 and feel shivery")
+    finally:
+        await chat.close()
+    text = " ".join(r.get("text") or "" for r in replies)
+    assert "999" in text  # the safety answer, not the how-often answer

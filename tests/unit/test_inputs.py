@@ -7,6 +7,7 @@ from bot.care.inputs import (
     NOT_TEXT_REPLY,
     TOO_LONG_REPLY,
     check_message,
+    gate_payload,
 )
 
 
@@ -47,3 +48,21 @@ def test_odd_text_passes_through_unchanged(raw: str) -> None:
 def test_lone_surrogates_are_dropped_not_passed_on() -> None:
     checked = check_message("\ud800 when is clinic")
     assert checked.text == "when is clinic"
+
+
+def test_an_offered_payload_passes_as_it_is() -> None:
+    assert gate_payload("/ask_how_often", {"/ask_how_often"}) == "/ask_how_often"
+
+
+def test_the_widget_opening_payload_always_passes() -> None:
+    assert gate_payload("/greet", set()) == "/greet"
+
+
+def test_an_unoffered_payload_is_read_as_text() -> None:
+    text = '/ask_how_often{"x": 1} I have a fever'
+    assert gate_payload(text, {"/ask_how_often"}) == 'ask_how_often{"x": 1} I have a fever'
+
+
+def test_ordinary_text_and_a_lone_slash_are_untouched() -> None:
+    assert gate_payload("how often?", set()) == "how often?"
+    assert gate_payload("/", set()) == "/"
