@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import as_buttons, db_session, verified_patient
-from bot.care.signposting import carry_on_prompt, safety_message
+from bot.care.signposting import also_message, carry_on_prompt, safety_message
 from bot.storage import records
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,15 @@ class ActionSafety(Action):
             buttons.append({"title": "Carry on with my question", "payload": f"/{original}"})
         buttons += as_buttons([("What can you help with?", "/ask_capabilities")])
         dispatcher.utter_message(text=text)
+        also = safety.get("also")
+        if also in ("act_now", "crisis") and also != tier and tier != "info":
+            dispatcher.utter_message(
+                text=also_message(
+                    also,
+                    advice_line=patient.hospital_advice_line if patient else None,
+                    hospital=patient.hospital_name if patient else None,
+                )
+            )
         dispatcher.utter_message(text=carry_on_prompt(), buttons=buttons)
         logger.info("safety answer sent: %s (%s)", intent, tier)
         return []

@@ -23,6 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.care.safety import Screening, get_screener
 from bot.care.safety_net import get_net, is_short
 from bot.care.triage import Triage, decide
+from components import speedups
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def apply_triage(message: Message, screening: Screening, triage: Triage) -> str:
             "tier": triage.tier,
             "reason": triage.reason,
             "found_by": triage.found_by,
+            "also": triage.also,
             "signals": list(screening.signals),
             "about_someone_else": screening.about_someone_else,
             "classifier_intent": classifier_intent,
@@ -115,6 +117,7 @@ class SafetyScreen(GraphComponent):
         get_screener()
         if component._use_net:
             get_net()
+        speedups.release_freed_memory()
         return component
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -126,7 +129,11 @@ class SafetyScreen(GraphComponent):
             screening = screener.screen(text)
             result = net.check(text) if net is not None else None
             triage = decide(
-                screening, result, net.suppress if net is not None else 9.0, is_short(text)
+                screening,
+                result,
+                net.suppress if net is not None else 9.0,
+                is_short(text),
+                net.framed if net is not None else -9.0,
             )
             decided = apply_triage(message, screening, triage)
             # Only the decision is logged, never the text.

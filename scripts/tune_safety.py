@@ -66,26 +66,29 @@ def main() -> None:
         f"validation: {len(flags)} flags, {len(lookalikes)} look-alikes, {len(ordinary)} ordinary"
     )
 
-    def decide(row, thresholds, margin, suppress):
+    def decide(row, thresholds, margin, suppress, framed):
         screening, best, negative, short = row
         judged = net.judge(best, negative, thresholds, margin)
-        return triage.decide(screening, judged, suppress, short).tier
+        return triage.decide(screening, judged, suppress, short, framed).tier
 
     results = []
-    grid = (0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+    grid = (0.45, 0.5, 0.55, 0.6)
     combos = itertools.product(
-        grid, grid, grid, (0.0, 0.05, 0.1, 0.15), (0.05, 0.1, 0.15, 0.2, 9.0)
+        grid, grid, grid, (0.0, 0.05, 0.1), (0.1, 0.15, 0.2), (-9.0, 0.0, 0.03, 0.06, 0.1)
     )
-    for act, soon, crisis, margin, suppress in combos:
+    for act, soon, crisis, margin, suppress, framed in combos:
+        setting = (act, soon, crisis, margin, suppress, framed)
         thresholds = dict(zip(TIERS, (act, soon, crisis), strict=True))
         per_tier = {t: [0, 0] for t in TIERS}
         for (_, tier), row in zip(flags, flag_rows, strict=True):
             per_tier[tier][1] += 1
-            per_tier[tier][0] += caught(tier, decide(row, thresholds, margin, suppress))
-        look = sum(decide(r, thresholds, margin, suppress) is not None for r in look_rows) / len(
-            look_rows
+            per_tier[tier][0] += caught(tier, decide(row, thresholds, margin, suppress, framed))
+        look = sum(
+            decide(r, thresholds, margin, suppress, framed) is not None for r in look_rows
+        ) / len(look_rows)
+        plain = sum(
+            decide(r, thresholds, margin, suppress, framed) is not None for r in ordinary_rows
         )
-        plain = sum(decide(r, thresholds, margin, suppress) is not None for r in ordinary_rows)
         plain /= len(ordinary_rows)
         if look > args.max_lookalike_alarms or plain > args.max_ordinary_alarms:
             continue
@@ -97,7 +100,7 @@ def main() -> None:
                 recall,
                 look,
                 plain,
-                (act, soon, crisis, margin, suppress),
+                setting,
             )
         )
     results.sort(key=lambda r: (r[0], r[1]), reverse=True)
@@ -116,7 +119,7 @@ def main() -> None:
     )
     for worst, _, recall, look, plain, setting in results[:10]:
         print(
-            f"act_now/team_soon/crisis/margin/suppress={setting}: worst {worst:.3f} "
+            f"act_now/team_soon/crisis/margin/suppress/framed={setting}: worst {worst:.3f} "
             + " ".join(f"{t} {r:.3f}" for t, r in recall.items())
             + f" | look-alike alarms {look:.3f}, ordinary alarms {plain:.3f}"
         )

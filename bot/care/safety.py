@@ -75,6 +75,9 @@ class Screening:
     # Signals whose words appeared but were judged negated, harmless or figurative: the
     # screen saw them and decided, so nothing downstream should overrule it.
     discounted: tuple[str, ...] = ()
+    # "past", "resolved" or "question" when the words say the symptom isn't happening now
+    # (content/safety_terms.yml `framing`); None when they don't, or a "present" phrase is there.
+    framing: str | None = None
 
     @property
     def is_flagged(self) -> bool:
@@ -430,6 +433,9 @@ class Screener:
         self._someone_else = Matcher(nlp.vocab)
         other = self._terms.get("someone_else") or {}
         self._add_plain(compiler, self._someone_else, "someone_else", other.get("phrases") or [])
+        self._framing = Matcher(nlp.vocab)
+        for kind, phrases in (self._terms.get("framing") or {}).items():
+            self._add_plain(compiler, self._framing, str(kind), phrases or [])
 
         reading = self._terms[URGENT].get(READING_SIGNAL) or {}
         self._temp_words = _as_set(reading.get("temperature_words"))
@@ -496,6 +502,7 @@ class Screener:
             signals=tuple(sorted(found)),
             about_someone_else=bool(self._someone_else(doc)),
             discounted=tuple(sorted(discounted - set(found))),
+            framing=self._framing_of(doc) if found else None,
         )
         if result.is_flagged:
             log.info(
@@ -508,6 +515,12 @@ class Screener:
         return result
 
     # -- matching ----------------------------------------------------------
+
+    def _framing_of(self, doc: Doc) -> str | None:
+        kinds = {self._nlp.vocab.strings[match_id] for match_id, _, _ in self._framing(doc)}
+        if "present" in kinds:
+            return None
+        return next((k for k in ("resolved", "past", "question") if k in kinds), None)
 
     def _find_signals(self, doc: Doc) -> tuple[dict[str, str], set[str]]:
         harmless = [(start, end) for _, start, end in self._harmless(doc)]

@@ -41,9 +41,15 @@ class NetResult:
     tier: str | None
     score: float
     margin: float
+    # "crisis" when crisis language was nearly as close as the act-now category chosen.
+    also: str | None = None
 
 
 NOTHING = NetResult(None, None, 0.0, 0.0)
+
+
+# How much closer than any act-now category crisis language must be to get the crisis answer.
+CRISIS_LEAD = 0.05
 
 
 def pieces(text: str) -> list[str]:
@@ -86,6 +92,9 @@ class SafetyNet:
         # A rule flag is set aside when the message is this much closer to the look-alikes
         # (past, resolved, how-to...) than to any red-flag category; never for crisis.
         self.suppress = float(semantic.get("suppress", 9.0))
+        # With words that say "not now" (bot/care/safety.py framing), the largest margin
+        # towards a red flag at which a rule flag is still set aside.
+        self.framed = float(semantic.get("framed", -9.0))
         self._categories: list[str] = []
         self._tiers: dict[str, str] = {}
         blocks = []
@@ -144,6 +153,13 @@ class SafetyNet:
         # The closest category decides ("my daughter is burning up" is nearer fever than
         # self-harm); the rules, which run beside the net, still catch explicit crisis words.
         name, score = max(flagged, key=lambda f: f[1])
+        if self._tiers[name] == "crisis":
+            # "Burning up" sits near both fever and self-harm: when a physical emergency is
+            # nearly as close, its answer (the 24-hour line, 999) is the safer one to give.
+            urgent = [f for f in flagged if self._tiers[f[0]] == "act_now"]
+            if urgent and score - max(f[1] for f in urgent) < CRISIS_LEAD:
+                name, score = max(urgent, key=lambda f: f[1])
+                return NetResult(name, "act_now", score, score - negative, also="crisis")
         return NetResult(name, self._tiers[name], score, score - negative)
 
 

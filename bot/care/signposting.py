@@ -63,3 +63,9 @@ def safety_message(
 def carry_on_prompt() -> str:
     """The line after a safety answer, offering to carry on."""
     return load_replies()["carry_on"]
+
+
+def also_message(tier: str, advice_line: str | None = None, hospital: str | None = None) -> str:
+    """The key line of the other urgent answer ("act_now" or "crisis"), sent second."""
+    template = load_replies()["also_crisis" if tier == "crisis" else "also_act_now"]
+    return template.format(call=_call(advice_line, hospital))

@@ -25,6 +25,8 @@ class Triage:
     tier: str | None
     reason: str | None = None
     found_by: str = "none"  # "rules", "net" or "none"
+    # The other urgent answer ("crisis" or "act_now") whose key line goes with this one.
+    also: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -46,29 +48,35 @@ def rules_tier(screening: Screening) -> str | None:
 
 
 def decide(
-    screening: Screening, net: NetResult | None, suppress: float = 9.0, short: bool = True
+    screening: Screening,
+    net: NetResult | None,
+    suppress: float = 9.0,
+    short: bool = True,
+    framed: float = -9.0,
 ) -> Triage:
     """Combine the rules' screening and the net's result.
 
-    A symptom flag from the rules is set aside when the net finds the message much closer
-    to the look-alikes (a past or resolved symptom, a how-to question) than to any red flag:
-    those get information, which still says what to do if it happens now. Crisis flags are
-    never set aside, and neither is anything in a long message (`short` false), where a past
-    symptom and a new one can sit side by side.
+    A symptom flag from the rules is set aside (the patient gets information, which still
+    says what to do if it happens now) in a short message when either the net finds it much
+    closer to the look-alikes than to any red flag (by `suppress`), or the words say it isn't
+    happening now (past, resolved, a how-to question) and the net finds it no closer to a
+    red flag than `framed`. Crisis flags are never set aside, and neither is anything in a
+    long message (`short` false), where a past symptom and a new one can sit side by side.
     """
     by_rules = rules_tier(screening)
-    if (
-        by_rules not in (None, "crisis")
-        and short
-        and net is not None
-        and net.tier is None
-        and net.margin <= -suppress
-    ):
-        return Triage(None, ",".join(screening.signals), "set_aside")
+    if by_rules not in (None, "crisis") and short and net is not None:
+        looks_alike = net.tier is None and net.margin <= -suppress
+        if looks_alike or (screening.framing and net.margin <= framed):
+            return Triage(None, ",".join(screening.signals), "set_aside")
     by_net = None if net is None or screening.discounted else net.tier
     if by_rules is None and by_net is None:
         return Triage(None)
+    # Crisis language and a physical emergency can look alike ("burning up", "knuckles
+    # bleed"): whichever answer goes first, the other's key line goes with it.
+    seen = {by_rules, by_net, net.also if net else None}
     if URGENCY[by_net] > URGENCY[by_rules]:
-        return Triage(by_net, net.category if net else None, "net")
-    signals = ",".join(screening.signals) or None
-    return Triage(by_rules, signals, "rules")
+        tier, reason, found_by = by_net, net.category if net else None, "net"
+    else:
+        tier, reason, found_by = by_rules, ",".join(screening.signals) or None, "rules"
+    also = next((t for t in ("crisis", "act_now") if t in seen and t != tier), None)
+    return Triage(tier, reason, found_by, also)

@@ -75,3 +75,19 @@ async def test_each_tier_has_its_own_answer(dispatcher, fixed_now, intent, tier,
     assert expected in said
     # Every symptom answer names whom to call.
     assert "999" in said
+
+
+async def test_crisis_words_with_bleeding_also_get_the_act_now_line(dispatcher, fixed_now):
+    both = {**safety("crisis", classifier_intent="crisis"), "tier": "crisis", "also": "act_now"}
+    await ActionSafety().run(dispatcher, make_tracker("crisis", safety=both), {})
+    said = [m.get("text") or "" for m in dispatcher.messages]
+    assert "116 123" in said[0]
+    assert any("physically unwell" in s and "999" in s for s in said[1:])
+
+
+async def test_a_fever_near_crisis_words_also_gets_the_samaritans_line(dispatcher, fixed_now):
+    both = {**safety("urgent"), "tier": "act_now", "also": "crisis"}
+    await ActionSafety().run(dispatcher, make_tracker("urgent_symptom", safety=both), {})
+    said = [m.get("text") or "" for m in dispatcher.messages]
+    assert "urgent medical attention" in said[0] and "116 123" not in said[0]
+    assert any("116 123" in s for s in said[1:])

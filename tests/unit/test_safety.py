@@ -437,3 +437,18 @@ def test_pipeline_without_lemmas_is_refused(terms: dict) -> None:
 
     with pytest.raises(ValueError, match="lemmatiser"):
         Screener(terms, spacy.blank("en"))
+
+
+@pytest.mark.parametrize(
+    ("text", "framing"),
+    [
+        ("back in treatment i was vomiting every day", "past"),
+        ("had a nosebleed yesterday that stopped after 5 mins, all fine now", "resolved"),
+        ("what should i do if he ever gets a nosebleed that wont stop?", "question"),
+        ("the nosebleeds are back again like during chemo", None),  # "again": happening now
+        ("my nose is bleeding and won't stop", None),
+    ],
+)
+def test_framing_says_when_a_symptom_is_not_happening_now(screener, text, framing):
+    result = screener.screen(text)
+    assert result.is_flagged and result.framing == framing

@@ -82,3 +82,28 @@ def test_discounted_words_keep_the_net_quiet():
 def test_is_short():
     assert is_short("had a temp last week, fine now")
     assert not is_short("word " * 40)
+
+
+NEAR_FLAG = NetResult(None, None, 0.44, 0.08)
+
+
+def test_not_now_words_set_a_rule_flag_aside_only_while_the_net_agrees():
+    framed = Screening(category="urgent", signals=("fever",), framing="resolved")
+    assert decide(framed, NEAR_FLAG, suppress=0.1, short=True, framed=0.1).found_by == "set_aside"
+    closer = NetResult("fever", "act_now", 0.7, 0.2)
+    assert decide(framed, closer, suppress=0.1, short=True, framed=0.1).tier == "act_now"
+    # Without the framing words the same margin keeps the alarm.
+    assert decide(FEVER, NEAR_FLAG, suppress=0.1, short=True, framed=0.1).tier == "act_now"
+
+
+def test_crisis_with_a_physical_emergency_sends_both_key_lines():
+    bleeding = Screening(category="urgent", signals=("bleeding",))
+    result = decide(bleeding, NetResult("self_harm", "crisis", 0.6, 0.3))
+    assert result.tier == "crisis" and result.also == "act_now"
+    near_crisis = NetResult("fever", "act_now", 0.58, 0.12, also="crisis")
+    assert decide(FEVER, near_crisis).also == "crisis"
+
+
+def test_a_child_burning_up_gets_the_act_now_answer(net):
+    result = net.check("my daughter is burning up")
+    assert result.tier == "act_now" and result.category == "fever"
