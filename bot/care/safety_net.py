@@ -75,6 +75,12 @@ def pieces(text: str) -> list[str]:
     return [text, *runs]
 
 
+def _top_mean(sims: np.ndarray) -> np.ndarray:
+    """Per row, the mean of the TOP_K largest values (all of them if there are fewer)."""
+    k = min(TOP_K, sims.shape[1])
+    return np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+
+
 def is_short(text: str) -> bool:
     """Short enough that one reading of it decides (no story around the symptom)."""
     return len(text.split()) <= PIECE_WORDS
@@ -104,7 +110,11 @@ class SafetyNet:
             self._categories.append(name)
             self._tiers[name] = spec["tier"]
             blocks.append(encoder.encode(list(spec["anchors"])))
-        self._category_vectors = blocks
+        # One matrix for every anchor, so a message costs one multiplication; each category
+        # is a slice of its rows.
+        self._anchors = np.ascontiguousarray(np.vstack(blocks), dtype=np.float32)
+        ends = np.cumsum([len(b) for b in blocks])
+        self._slices = [slice(int(e - len(b)), int(e)) for e, b in zip(ends, blocks, strict=True)]
         negatives = [p for group in anchors.get("lookalikes", {}).values() for p in group]
         negatives += list(anchors.get("general_followup", []))
         self._negatives = encoder.encode(negatives)
@@ -117,17 +127,14 @@ class SafetyNet:
         """Each category's best score over the message's pieces, and the look-alike score
         for the piece that scored best."""
         vectors = self._encoder.encode(pieces(text))
+        sims = vectors @ self._anchors.T
         best: dict[str, float] = {}
         best_piece: dict[str, int] = {}
-        for name, anchor_vectors in zip(self._categories, self._category_vectors, strict=True):
-            sims = vectors @ anchor_vectors.T
-            k = min(TOP_K, sims.shape[1])
-            top = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+        for name, rows in zip(self._categories, self._slices, strict=True):
+            top = _top_mean(sims[:, rows])
             i = int(np.argmax(top))
             best[name], best_piece[name] = float(top[i]), i
-        negative = vectors @ self._negatives.T
-        k = min(TOP_K, negative.shape[1])
-        negative_top = np.sort(negative, axis=1)[:, -k:].mean(axis=1)
+        negative_top = _top_mean(vectors @ self._negatives.T)
         leader = max(best, key=best.get)
         return best, float(negative_top[best_piece[leader]])
 
