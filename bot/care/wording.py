@@ -36,6 +36,7 @@ from bot.config import PROJECT_ROOT
 CONTENT_DIR = PROJECT_ROOT / "content"
 # Every file of patient-facing wording, in the order content-report prints them.
 CONCERNS = (
+    "conversation",
     "answers",
     "topics",
     "appointments",
