@@ -79,6 +79,7 @@ class Entry:
     section: str | None
     reviewer: str
     review_date: date
+    note: str | None = None
 
     @property
     def placeholders(self) -> frozenset[str]:
@@ -157,6 +158,7 @@ def _entry(concern: str, key: str, raw: Any, defaults: dict[str, Any]) -> Entry:
         section=raw.get("section", defaults.get("section")),
         reviewer=merged["reviewer"].strip(),
         review_date=merged["review_date"],
+        note=raw.get("note"),
     )
 
 
