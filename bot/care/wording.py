@@ -51,6 +51,7 @@ CONCERNS = (
     "safety_replies",
     "inputs",
     "errors",
+    "widget",
 )
 # content/ files that hold no wording a patient reads, and why.
 NOT_WORDING = {

@@ -1,12 +1,13 @@
 """The rule that keeps patient wording in content/: no wording in the code that speaks.
 
-An AST scan of actions/, bot/care/ and the channels fails on any string literal that looks
-like something a patient reads: a capitalised phrase of 20+ characters, a lower-case phrase of
-five or more words, the title of a (title, "/payload") quick reply or a {"title": ...} button.
-Docstrings, logging calls, exception messages and regular expressions are not wording; the few
-other exceptions are in ALLOWED, each with its reason. It also checks every say()/buttons()
-call against the files (the entry exists, the fields are its placeholders), that each file
-names the modules that use it, and that no entry is left that no code asks for.
+An AST scan of actions/, bot/care/ and components/ (and a scan of the widget's script) fails
+on any string literal that looks like something a patient reads: a capitalised phrase of 20+
+characters, a lower-case phrase of five or more words, the title of a (title, "/payload")
+quick reply or a {"title": ...} button. Docstrings, logging calls, exception messages and
+regular expressions are not wording; the few other exceptions are in ALLOWED, each with its
+reason. It also checks every say()/buttons() call against the files (the entry exists, the
+fields are its placeholders), that each file names the modules that use it, and that no
+entry is left that no code asks for.
 """
 
 from __future__ import annotations
@@ -42,15 +43,9 @@ ALLOWED = {
         "components/channels.py",
         "Please send a JSON object with 'sender' and 'message'.",
     ): "400 for a malformed REST body: for the portal's developers; the widget never sends one",
-    (
-        "components/dedupe.py",
-        "'message_id' must be a text of 1 to 64 characters.",
-    ): "400 for a bad message id: for the portal's developers; the widget never sends one",
-    (
-        "bot/care/questions.py",
-        "Raises ValueError for empty text or an unknown kind, LookupError for an unknown patient",
-    ): "part of a docstring continued on the next line (a docstring, read by developers)",
 }
+WIDGET = PROJECT_ROOT / "web" / "widget.js"
+_JS_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
 LOGGERS = {"logger", "log", "logging"}
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
 SPEAKERS = {"say", "buttons", "wording_buttons"}
@@ -137,6 +132,24 @@ def test_no_patient_wording_in_code(path: Path) -> None:
         f"bot.care.wording.say() (or add it to ALLOWED with a reason):\n"
         + "\n".join(f"  line {line}: {text!r}" for line, text in found)
     )
+
+
+def test_the_allow_list_has_nothing_stale() -> None:
+    for module, text in ALLOWED:
+        assert text in {t for _, t in _findings(PROJECT_ROOT / module)}, (module, text)
+
+
+def _js_strings(path: Path) -> list[str]:
+    """The string literals of a script, comments left out."""
+    source = re.sub(r"/\*.*?\*/", "", path.read_text(encoding="utf-8"), flags=re.S)
+    source = re.sub(r"^\s*//.*$", "", source, flags=re.M)
+    return [a or b for a, b in _JS_STRING.findall(source)]
+
+
+def test_no_patient_wording_in_the_widget_script() -> None:
+    """The widget's words are in content/widget.yml; the web server writes them in."""
+    found = [text for text in _js_strings(WIDGET) if _looks_like_wording(text.strip())]
+    assert not found, f"patient wording in web/widget.js: move it to content/widget.yml: {found}"
 
 
 def test_the_guard_catches_what_it_should() -> None:
@@ -297,6 +310,9 @@ def test_no_entry_is_left_unused(concern: str) -> None:
     literals: set[str] = set()
     prefixes: set[str] = set()
     for module in load_wording(concern).used_in:
+        if module.endswith(".js"):
+            literals.update(_js_strings(PROJECT_ROOT / module))
+            continue
         for node in ast.walk(ast.parse((PROJECT_ROOT / module).read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 literals.add(node.value)
