@@ -17,7 +17,7 @@ from actions.common import (
 )
 from bot import clock
 from bot.care import checklist
-from bot.care.appointments import Reply, nothing_booked_reply
+from bot.care.appointments import Reply, kind_word, nothing_booked_reply
 from bot.care.smalltalk import no_problem, what_next
 from bot.care.wording import buttons, say
 from bot.storage import records
@@ -127,7 +127,7 @@ class ActionChecklistStart(Action):
                 send_reply(dispatcher, _reply("ask_kind"))
                 return []
             state = checklist.new_state(kind, None)
-        send_reply(dispatcher, _reply("start", kind=state["kind"]))
+        send_reply(dispatcher, _reply("start", kind=kind_word(state["kind"])))
         return next_step(tracker, dispatcher, state)
 
 

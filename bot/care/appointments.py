@@ -59,6 +59,12 @@ def kind_name(kind: str) -> str:
     return say(WORDING, f"kind_{kind}" if kind in KINDS else "kind_other")
 
 
+def kind_word(kind: str) -> str:
+    """'telephone', 'video' or 'face to face' (the record's own code for a kind the database
+    would refuse anyway)."""
+    return say(WORDING, f"kind_word_{kind}") if kind in KINDS else kind
+
+
 def next_appointment_reply(
     patient: PatientView, appointment: AppointmentView | None, now: datetime
 ) -> Reply:
@@ -168,7 +174,7 @@ def calendar_file(appointment: AppointmentView, now: datetime, host: str = "all-
     end = appointment.end or appointment.start + timedelta(minutes=30)
     known = appointment.kind in KINDS
     summary = (
-        say(WORDING, "ics_summary_kind", kind=say(WORDING, f"ics_kind_{appointment.kind}"))
+        say(WORDING, "ics_summary_kind", kind=kind_word(appointment.kind))
         if known
         else say(WORDING, "ics_summary")
     )
@@ -240,12 +246,14 @@ def face_to_face_reply(
             wording_buttons(WORDING, "already_face_to_face"),
         )
     if not recorded:
-        return Reply(say(WORDING, "face_to_face_already_asked", kind=appointment.kind, when=when))
+        return Reply(
+            say(WORDING, "face_to_face_already_asked", kind=kind_word(appointment.kind), when=when)
+        )
     return Reply(
         say(
             WORDING,
             "face_to_face_requested",
-            kind=appointment.kind,
+            kind=kind_word(appointment.kind),
             when=when,
             nurse=nurse_contact(patient),
         )
