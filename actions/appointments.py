@@ -21,16 +21,17 @@ from actions.common import (
 from bot import clock
 from bot.care import checklist, questions
 from bot.care.appointments import (
-    NO_RECORD,
     Reply,
     calendar_reply,
     next_appointment_reply,
     no_appointment_heard_reply,
+    no_record_reply,
     sign_in_offer,
     sign_in_reply,
     stage_reply,
 )
 from bot.care.content import load_library
+from bot.care.wording import buttons, say
 from bot.storage import records
 from bot.storage.records import PatientView
 
@@ -46,7 +47,8 @@ class PatientAction(Action, ABC):
     # A general question behind the personal one gets the general answer first, then what
     # signing in would add; only actions with nothing general to say ask for sign-in alone.
     general_topic: ClassVar[str | None] = None
-    signed_in_offer: ClassVar[str] = "look up your own appointments"
+    # What signing in would add: (concern, key) of its wording in content/.
+    signed_in_offer: ClassVar[tuple[str, str]] = ("appointments", "offer_own_appointments")
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -58,7 +60,7 @@ class PatientAction(Action, ABC):
             return []
         with db_session() as session:
             patient = records.get_patient(session, portal_id)
-            reply = Reply(NO_RECORD) if patient is None else self.reply(session, patient, tracker)
+            reply = no_record_reply() if patient is None else self.reply(session, patient, tracker)
         send_reply(dispatcher, reply)
         state = active_checklist(tracker)
         if (
@@ -81,7 +83,8 @@ class PatientAction(Action, ABC):
             send_reply(dispatcher, sign_in_reply(auth))
             return
         answer = load_library().get(self.general_topic)
-        send_answer(dispatcher, answer, extra=sign_in_offer(auth, self.signed_in_offer))
+        offer = say(*self.signed_in_offer)
+        send_answer(dispatcher, answer, extra=sign_in_offer(auth, offer))
 
     @abstractmethod
     def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
@@ -96,7 +99,7 @@ class ActionNextAppointment(PatientAction):
         return "action_next_appointment"
 
     general_topic = "next_appointment_general"
-    signed_in_offer = "tell you when and what kind your next appointment is"
+    signed_in_offer = ("appointments", "offer_next_appointment")
 
     def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """Describe the next booked appointment."""
@@ -107,9 +110,14 @@ class ActionNextAppointment(PatientAction):
         if appointment is None or not noted:
             return reply
         # Offer back what they wanted to raise at this appointment.
+        listed = (
+            say("appointments", "questions_noted", count=noted)
+            if noted != 1
+            else say("appointments", "questions_noted_one")
+        )
         return Reply(
-            f"{reply.text} You have {noted} thing{'s' * (noted != 1)} on your list to raise.",
-            (("Show my questions", "/list_questions"), *reply.buttons),
+            f"{reply.text} {listed}",
+            (*buttons("appointments", "show_questions_button"), *reply.buttons),
         )
 
 
@@ -121,7 +129,7 @@ class ActionFollowUpStage(PatientAction):
         return "action_follow_up_stage"
 
     general_topic = "how_often"
-    signed_in_offer = "tell you where you are in this schedule"
+    signed_in_offer = ("appointments", "offer_follow_up_stage")
 
     def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """Place the patient in the typical schedule."""

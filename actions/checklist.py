@@ -17,35 +17,43 @@ from actions.common import (
 )
 from bot import clock
 from bot.care import checklist
-from bot.care.appointments import Reply, nothing_booked_reply
-from bot.care.smalltalk import NO_PROBLEM, WHAT_NEXT
+from bot.care.appointments import Reply, kind_word, nothing_booked_reply
+from bot.care.smalltalk import no_problem, what_next
+from bot.care.wording import buttons, say
 from bot.storage import records
 
 SLOT = CHECKLIST_SLOT
-ITEM_BUTTONS = (("Done", "/affirm"), ("Not yet", "/deny"), ("Help", "/checklist_help"))
+# The words are in content/checklist.yml.
+WORDING = "checklist"
+ANSWER_BUTTONS = ("done_button", "not_yet_button")
+# The quick reply each item adds after done / not yet / help.
 EXTRA_BUTTONS = {
-    "number": (("It's changed", "/update_phone_number"),),
-    "questions": (("Add a question", "/add_question"),),
-    "face_to_face": (("I'd rather come in", "/request_face_to_face"),),
+    "number": "number_changed_button",
+    "questions": "add_question_button",
+    "face_to_face": "come_in_button",
 }
-KIND_BUTTONS = (
-    ("Telephone", '/start_checklist{"checklist_kind":"telephone"}'),
-    ("Video", '/start_checklist{"checklist_kind":"video"}'),
-)
 
-FACE_TO_FACE_NO_CALL = Reply(
-    "For a face-to-face appointment there's no call to get ready for. It can still help to "
-    "write down any questions, side effects or symptoms you want to mention beforehand.",
-    (("What happens at clinic", "/ask_face_to_face"), ("Add a question", "/add_question")),
-)
+
+def _reply(key: str, **fields: object) -> Reply:
+    return Reply(say(WORDING, key, **fields), buttons(WORDING, key))
+
+
+def _item_buttons(item: str, *answers: str) -> tuple[tuple[str, str], ...]:
+    extra = (EXTRA_BUTTONS[item],) if item in EXTRA_BUTTONS else ()
+    return buttons(WORDING, *answers, *extra)
 
 
 def item_reply(state: dict[str, Any], masked: str | None, link: str | None) -> Reply:
     """The current item's question with its quick replies."""
     item = checklist.current_item(state)
-    position = f"({state['index'] + 1} of {len(state['items'])}) "
-    text = position + checklist.prompt_for(item, masked_number=masked, video_link=link)
-    return Reply(text, ITEM_BUTTONS + EXTRA_BUTTONS.get(item, ()))
+    text = say(
+        WORDING,
+        "item",
+        number=state["index"] + 1,
+        total=len(state["items"]),
+        prompt=checklist.prompt_for(item, masked_number=masked, video_link=link),
+    )
+    return Reply(text, _item_buttons(item, *ANSWER_BUTTONS, "help_button"))
 
 
 def _details(tracker: Tracker, state: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -87,7 +95,7 @@ class ActionChecklistStart(Action):
         """Resume, tailor to the signed-in patient's appointment, or ask which kind."""
         state = active_checklist(tracker)
         if state is not None:
-            send_reply(dispatcher, Reply("Let's pick up where we left off."))
+            send_reply(dispatcher, _reply("resume"))
             return next_step(tracker, dispatcher, state)
         portal_id = verified_patient(tracker)
         if portal_id is not None:
@@ -96,23 +104,11 @@ class ActionChecklistStart(Action):
                 appointment = records.next_appointment(session, portal_id, clock.now())
             if patient is None or appointment is None:
                 send_reply(
-                    dispatcher,
-                    nothing_booked_reply(patient)
-                    if patient
-                    else Reply(
-                        "I couldn't find your follow-up record, so here are general tips instead."
-                    ),
+                    dispatcher, nothing_booked_reply(patient) if patient else _reply("no_record")
                 )
                 return []
             if appointment.kind == "face_to_face":
-                send_reply(
-                    dispatcher,
-                    Reply(
-                        "Your next appointment is face to face, so there's no call to get ready "
-                        "for. Would you like to know what happens at clinic?",
-                        (("What happens at clinic", "/ask_face_to_face"),),
-                    ),
-                )
+                send_reply(dispatcher, _reply("next_is_face_to_face"))
                 return []
             state = checklist.new_state(appointment.kind, appointment.id)
         else:
@@ -125,27 +121,13 @@ class ActionChecklistStart(Action):
                 None,
             ) or checklist.kind_from_text(tracker.latest_message.get("text") or "")
             if kind == "face_to_face":
-                send_reply(dispatcher, FACE_TO_FACE_NO_CALL)
+                send_reply(dispatcher, _reply("face_to_face_no_call"))
                 return []
             if kind not in ("telephone", "video"):
-                send_reply(
-                    dispatcher,
-                    Reply(
-                        "Happy to go through it with you. Is your appointment by telephone or by "
-                        "video? (If you sign in to your patient portal, I can tailor it to your "
-                        "own appointment.)",
-                        KIND_BUTTONS,
-                    ),
-                )
+                send_reply(dispatcher, _reply("ask_kind"))
                 return []
             state = checklist.new_state(kind, None)
-        send_reply(
-            dispatcher,
-            Reply(
-                f"Let's get you ready for your {state['kind']} appointment. You can stop at any "
-                'point to ask something else, and come back by saying "back to my checklist".'
-            ),
-        )
+        send_reply(dispatcher, _reply("start", kind=kind_word(state["kind"])))
         return next_step(tracker, dispatcher, state)
 
 
@@ -164,21 +146,14 @@ class ActionYesNo(Action):
         state = active_checklist(tracker)
         if state is None:
             if intent == "checklist_help":
-                send_reply(
-                    dispatcher,
-                    Reply(
-                        "I can go through a short checklist to get you ready for a phone or video "
-                        "appointment.",
-                        (("Start the checklist", "/start_checklist"),),
-                    ),
-                )
+                send_reply(dispatcher, _reply("offer"))
             else:
-                send_reply(dispatcher, WHAT_NEXT if intent == "affirm" else NO_PROBLEM)
+                send_reply(dispatcher, what_next() if intent == "affirm" else no_problem())
             return []
         item = checklist.current_item(state)
         if intent == "checklist_help":
             help_text = checklist.load_checklist_content()[item]["help"]
-            send_reply(dispatcher, Reply(help_text, ITEM_BUTTONS[:2] + EXTRA_BUTTONS.get(item, ())))
+            send_reply(dispatcher, Reply(help_text, _item_buttons(item, *ANSWER_BUTTONS)))
             return []
         reply = "done" if intent == "affirm" else "not_yet"
         return next_step(tracker, dispatcher, checklist.answer(state, reply))

@@ -15,6 +15,7 @@ from bot import clock
 from bot.care import checklist
 from bot.care.appointments import Reply
 from bot.care.content import Answer, load_library
+from bot.care.wording import buttons as wording_buttons
 from bot.identity.claims import CLAIM_KEY, verify_claim
 from bot.identity.tokens import AUTH_KEY, VERIFIED_PATIENT_KEY
 from bot.storage.db import make_engine, make_session_factory, session_scope
@@ -75,7 +76,11 @@ def send_reply(dispatcher: CollectingDispatcher, reply: Reply) -> None:
 
 
 CHECKLIST_SLOT = "checklist"
-BACK_TO_CHECKLIST = ("Back to my checklist", "/start_checklist")
+
+
+def back_to_checklist() -> tuple[tuple[str, str], ...]:
+    """The quick reply that leads back to a checklist in progress."""
+    return wording_buttons("checklist", "back_to_checklist_button")
 
 
 def active_checklist(tracker: Tracker) -> dict[str, Any] | None:
@@ -100,11 +105,11 @@ def send_answer(
     parts = [answer.text]
     if extra:
         parts.append(extra)
-    parts.append(answer.source.citation())
+    parts.append(library.citation(answer))
     note = library.review_note(answer, clock.now().date())
     if note:
         parts.append(note)
     buttons = list(answer.buttons)
     if tracker is not None and active_checklist(tracker):
-        buttons.append(BACK_TO_CHECKLIST)
+        buttons += back_to_checklist()
     dispatcher.utter_message(text="\n\n".join(parts), buttons=as_buttons(buttons))

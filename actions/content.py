@@ -1,4 +1,5 @@
-"""One action per reviewed topic; the words live in content/answers.yml."""
+"""One action per reviewed topic (content/answers.yml) and per conversational reply
+(content/conversation.yml: greeting, goodbye, limits)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import send_answer, send_reply
+from bot.care.appointments import Reply
 from bot.care.content import load_library
 from bot.care.suggestions import did_you_mean
+from bot.care.wording import buttons, say
 
 
 class AnswerTopic(Action, ABC):
@@ -57,6 +60,50 @@ CONTENT_TOPICS = (
 )
 
 TOPIC_ACTIONS = {topic: _topic_action(topic) for topic in CONTENT_TOPICS}
+
+
+class SayConversation(Action, ABC):
+    """Send the reply `key` of content/conversation.yml with its quick replies."""
+
+    key: ClassVar[str]
+
+    @abstractmethod
+    def name(self) -> str:
+        """Rasa's action name: action_<key>."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Send the reply; no events."""
+        reply = Reply(say("conversation", self.key), buttons("conversation", self.key))
+        send_reply(dispatcher, reply)
+        return []
+
+
+def _conversation_action(key: str) -> type[SayConversation]:
+    # As for the topics: a concrete subclass per reply, registered by name.
+    class_name = "Action" + "".join(part.title() for part in key.split("_"))
+    namespace = {
+        "key": key,
+        "name": lambda self: f"action_{self.key}",
+        "__doc__": f"Send the conversational reply '{key}'.",
+        "__module__": __name__,
+    }
+    return type(class_name, (SayConversation,), namespace)
+
+
+# Each was a domain.yml response (utter_<key>) before the wording moved to content/.
+CONVERSATION_KEYS = (
+    "greet",
+    "goodbye",
+    "thank",
+    "bot_challenge",
+    "capabilities",
+    "out_of_scope",
+    "medical_advice",
+)
+
+CONVERSATION_ACTIONS = {key: _conversation_action(key) for key in CONVERSATION_KEYS}
 
 
 class ActionDidYouMean(Action):

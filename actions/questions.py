@@ -9,8 +9,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
-    BACK_TO_CHECKLIST,
     active_checklist,
+    back_to_checklist,
     db_session,
     send_reply,
     verified_patient,
@@ -18,17 +18,12 @@ from actions.common import (
 from bot import clock
 from bot.care import questions
 from bot.care.appointments import Reply
+from bot.care.wording import buttons, say
 from bot.storage import records
 
 ANON_SLOT = "anon_questions"
-NOT_SAVED = (
-    "This list is only kept for this conversation and isn't saved. Sign in to your patient "
-    "portal to keep it for your appointment."
-)
-ASK_WHAT = (
-    'What would you like to add? Type it starting with "add", for example: '
-    "add: can I go back to work?"
-)
+# The words are in content/questions.yml.
+WORDING = "questions"
 
 
 def _text(tracker: Tracker) -> str:
@@ -45,11 +40,12 @@ def _listing(items: list[str]) -> str:
 
 
 def _printable(items: list[str]) -> dict[str, Any]:
-    return {"type": "printable", "title": "Questions for my follow-up appointment", "items": items}
+    return {"type": "printable", "title": say(WORDING, "list_title"), "items": items}
 
 
-def _buttons(tracker: Tracker, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
-    return (*extra, BACK_TO_CHECKLIST) if active_checklist(tracker) else tuple(extra)
+def _buttons(tracker: Tracker, *extra: str) -> tuple[tuple[str, str], ...]:
+    offered = buttons(WORDING, *extra)
+    return (*offered, *back_to_checklist()) if active_checklist(tracker) else offered
 
 
 class ActionAddQuestion(Action):
@@ -65,19 +61,20 @@ class ActionAddQuestion(Action):
         """Store it against the patient and their next appointment, or in the conversation."""
         text = questions.extract_question(_text(tracker))
         if text is None:
-            send_reply(dispatcher, Reply(ASK_WHAT))
+            send_reply(dispatcher, Reply(say(WORDING, "ask_what")))
             return []
         kind = questions.classify_kind(_text(tracker))
         portal_id = verified_patient(tracker)
         if portal_id is None:
             items = [*_anon_items(tracker), text]
-            send_reply(
-                dispatcher,
-                Reply(
-                    f'Added: "{text}". You have {len(items)} on your list.\n\n{NOT_SAVED}',
-                    _buttons(tracker, ("Show my list", "/list_questions")),
-                ),
+            added = say(
+                WORDING,
+                "added_not_saved",
+                question=text,
+                count=len(items),
+                not_saved=say(WORDING, "not_saved"),
             )
+            send_reply(dispatcher, Reply(added, _buttons(tracker, "show_list_button")))
             return [SlotSet(ANON_SLOT, items)]
         with db_session() as session:
             appointment = records.next_appointment(session, portal_id, clock.now())
@@ -85,18 +82,9 @@ class ActionAddQuestion(Action):
                 session, portal_id, text, kind, appointment.id if appointment else None
             )
             count = len(questions.list_questions(session, portal_id))
-        where = (
-            "for your next appointment"
-            if appointment
-            else "for your next appointment once it's booked"
-        )
-        send_reply(
-            dispatcher,
-            Reply(
-                f'Added {where}: "{text}". You have {count} on your list.',
-                _buttons(tracker, ("Show my list", "/list_questions")),
-            ),
-        )
+        key = "added_for_next" if appointment else "added_once_booked"
+        added = say(WORDING, key, question=text, count=count)
+        send_reply(dispatcher, Reply(added, _buttons(tracker, "show_list_button")))
         return []
 
 
@@ -118,24 +106,18 @@ class ActionListQuestions(Action):
             with db_session() as session:
                 items = [q.text for q in questions.list_questions(session, portal_id)]
         if not items:
-            send_reply(
-                dispatcher,
-                Reply(
-                    "Your list is empty. You can add something by typing, for example: "
-                    "add: can I go back to work?",
-                    _buttons(tracker),
-                ),
-            )
+            send_reply(dispatcher, Reply(say(WORDING, "list_empty"), _buttons(tracker)))
             return []
-        note = f"\n\n{NOT_SAVED}" if portal_id is None else ""
-        send_reply(
-            dispatcher,
-            Reply(
-                f"Here's your list:\n{_listing(items)}{note}",
-                _buttons(tracker),
-                custom=_printable(items),
-            ),
-        )
+        if portal_id is None:
+            text = say(
+                WORDING,
+                "list_not_saved",
+                items=_listing(items),
+                not_saved=say(WORDING, "not_saved"),
+            )
+        else:
+            text = say(WORDING, "list", items=_listing(items))
+        send_reply(dispatcher, Reply(text, _buttons(tracker), custom=_printable(items)))
         return []
 
 
@@ -161,12 +143,18 @@ class ActionRemoveQuestion(Action):
                 removed = [q.text for q in questions.remove_questions(session, portal_id, removal)]
                 kept = [q.text for q in questions.list_questions(session, portal_id)]
         if not removed:
-            text = 'I couldn\'t tell which one to remove. Say, for example, "remove question 2".'
-            if kept:
-                text += f"\n\nYour list:\n{_listing(kept)}"
+            text = (
+                say(WORDING, "remove_unclear_with_list", items=_listing(kept))
+                if kept
+                else say(WORDING, "remove_unclear")
+            )
             send_reply(dispatcher, Reply(text, _buttons(tracker)))
             return events
         gone = "; ".join(f'"{r}"' for r in removed)
-        left = f"\n\nStill on your list:\n{_listing(kept)}" if kept else " Your list is now empty."
-        send_reply(dispatcher, Reply(f"Removed {gone}.{left}", _buttons(tracker)))
+        text = (
+            say(WORDING, "removed", removed=gone, items=_listing(kept))
+            if kept
+            else say(WORDING, "removed_all", removed=gone)
+        )
+        send_reply(dispatcher, Reply(text, _buttons(tracker)))
         return events

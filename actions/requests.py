@@ -33,13 +33,14 @@ from bot.care.requests import (
     pending_reference,
     record_number_correction,
 )
+from bot.care.wording import say
 from bot.storage import records
 from bot.storage.records import PatientView
 
 # References filed during this action run (one asyncio task per request, so per message).
 _filed: ContextVar[list[str] | None] = ContextVar("filed_requests", default=None)
-
-ASK_NUMBER = "What number should the team call you on? Please type it, for example 07700 900123."
+# The words are in content/requests.yml.
+WORDING = "requests"
 
 
 def _text(tracker: Tracker) -> str:
@@ -81,7 +82,7 @@ class ActionRequestFaceToFace(NotifyingAction):
         return "action_request_face_to_face"
 
     general_topic = "face_to_face_request_general"
-    signed_in_offer = "pass your request for a face-to-face appointment to your team"
+    signed_in_offer = (WORDING, "offer_face_to_face")
 
     def reply(self, session: Session, patient: PatientView, tracker: Tracker) -> Reply:
         """Record the request (with any reason given) and say what happens next."""
@@ -106,7 +107,7 @@ class ActionUpdatePhone(NotifyingAction):
         return "action_update_phone"
 
     general_topic = "phone_number_general"
-    signed_in_offer = "pass your new number to your team"
+    signed_in_offer = (WORDING, "offer_new_number")
 
     def settles_item(self, tracker: Tracker) -> bool:
         """Only a message with a number in it settles the checklist's number item."""
@@ -116,17 +117,13 @@ class ActionUpdatePhone(NotifyingAction):
         """Record the new number if one was typed; otherwise ask for it."""
         number = normalise_uk_phone(_text(tracker))
         if number is None:
-            return Reply(ASK_NUMBER)
+            return Reply(say(WORDING, "ask_number"))
         recorded = record_number_correction(session, patient.portal_id, number)
         ending = "".join(c for c in number if c.isdigit())[-4:]
         if not recorded:
-            return Reply(f"Your team already has the number ending {ending} to update.")
+            return Reply(say(WORDING, "number_already_passed", ending=ending))
         _filed_now(pending_reference(session, "phone", patient.portal_id))
-        return Reply(
-            f"Thank you. I've passed the number ending {ending} to your team to update "
-            "your record. Until they confirm, they may still have the old one, so if you're "
-            "expecting a call soon it's worth ringing them too."
-        )
+        return Reply(say(WORDING, "number_passed", ending=ending))
 
 
 def _window(tracker: Tracker) -> str | None:

@@ -10,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import as_buttons, db_session, verified_patient
 from bot.care.signposting import also_message, carry_on_prompt, safety_message
+from bot.care.wording import buttons as wording_buttons
+from bot.care.wording import say
 from bot.storage import records
 
 logger = logging.getLogger(__name__)
@@ -66,11 +68,12 @@ class ActionSafety(Action):
             nurse_name=patient.nurse_name if patient else None,
             someone_else=bool(safety.get("about_someone_else")),
         )
-        buttons = []
+        offered: list[tuple[str, str]] = []
         original = safety.get("classifier_intent")
         if original not in NOT_RESUMABLE:
-            buttons.append({"title": "Carry on with my question", "payload": f"/{original}"})
-        buttons += as_buttons([("What can you help with?", "/ask_capabilities")])
+            offered.append((say("safety_replies", "carry_on_title"), f"/{original}"))
+        offered += wording_buttons("safety_replies", "capabilities_button")
+        buttons = as_buttons(offered)
         dispatcher.utter_message(text=text)
         also = safety.get("also")
         if also in ("act_now", "crisis") and also != tier and tier != "info":

@@ -24,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.care.inputs import check_message, gate_payload
+from bot.care.wording import say
 from bot.config import get_settings
 from bot.identity.claims import CLAIM_KEY, sign_claim
 from bot.identity.tokens import (
@@ -40,20 +41,20 @@ from components import dedupe, speedups
 
 logger = logging.getLogger(__name__)
 
-SORRY_REPLY = (
-    "Sorry, something went wrong on my side and I couldn't answer. Please try again in a "
-    "moment. If you're worried about a symptom, don't wait: call your hospital's 24-hour "
-    "advice line, or 999 in an emergency."
-)
-SLOW_DOWN_REPLY = (
-    "You're sending messages faster than I can answer. Please slow down and try again in "
-    "a minute. If you're worried about a symptom, don't wait: call your hospital's 24-hour "
-    "advice line, or 999 in an emergency."
-)
-TOO_LARGE_REPLY = (
-    "That message is too long for me to read. Please send a shorter one (up to about "
-    "2,000 characters)."
-)
+
+def sorry_reply() -> str:
+    """The apology when the assistant failed or said nothing (content/errors.yml)."""
+    return say("errors", "sorry")
+
+
+def slow_down_reply() -> str:
+    """The answer to a patient sending faster than the limits allow (content/errors.yml)."""
+    return say("errors", "slow_down")
+
+
+def too_large_reply() -> str:
+    """The answer to a request body over the size limit (content/errors.yml)."""
+    return say("errors", "too_large")
 
 
 def bearer_token(request: Request) -> str | None:
@@ -102,7 +103,7 @@ def client_address(request: Request) -> str:
 
 
 async def _too_large(request: Request, exception: Exception) -> HTTPResponse:
-    return response.json({"error": TOO_LARGE_REPLY}, status=413)
+    return response.json({"error": too_large_reply()}, status=413)
 
 
 class ServerRef:
@@ -241,7 +242,7 @@ class TokenRestInput(InputChannel):
         @dedupe.once_per_message_id(rest_conversation)
         async def receive(request: Request) -> HTTPResponse:
             if len(request.body or b"") > get_settings().max_body_bytes:
-                return response.json({"error": TOO_LARGE_REPLY}, status=413)
+                return response.json({"error": too_large_reply()}, status=413)
             try:
                 body = request.json
             except Exception:  # Sanic raises its own error type on bad JSON
@@ -256,7 +257,7 @@ class TokenRestInput(InputChannel):
             if not message_limits().allow(client_address(request), patient):
                 logger.warning("rest message refused: rate limit (auth=%s)", auth)
                 return response.json(
-                    [{"recipient_id": sender, "text": SLOW_DOWN_REPLY}],
+                    [{"recipient_id": sender, "text": slow_down_reply()}],
                     status=429,
                     headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
                 )
@@ -281,7 +282,7 @@ class TokenRestInput(InputChannel):
                     # The text is never logged: it may hold health details.
                     logger.exception("rest channel: message handling failed")
                     return response.json(
-                        [{"recipient_id": sender, "text": SORRY_REPLY}], status=500
+                        [{"recipient_id": sender, "text": sorry_reply()}], status=500
                     )
                 OFFERED.remember(conversation, collector.messages)
                 replies.extend({**m, "recipient_id": sender} for m in collector.messages)
@@ -289,7 +290,7 @@ class TokenRestInput(InputChannel):
                     # Rasa swallows action-server failures and answers nothing; never leave a
                     # patient with silence, and keep the safety signposting in the apology.
                     logger.error("rest channel: no reply produced")
-                    replies.append({"recipient_id": sender, "text": SORRY_REPLY})
+                    replies.append({"recipient_id": sender, "text": sorry_reply()})
             logger.info("rest message handled (auth=%s)", auth)
             return response.json(replies)
 

@@ -33,6 +33,7 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.care.wording import say
 from bot.config import get_settings
 from components.tracker_store import STORE_FAILED
 
@@ -47,11 +48,7 @@ POLL_SECONDS = 0.05
 PENDING = b"pending"
 KEY_PREFIX = "all-followup:message:"
 RETRY_AFTER_SECONDS = "2"
-BUSY_REPLY = (
-    "Sorry, I couldn't take your message just now. It will be sent again in a moment. If "
-    "you're worried about a symptom, don't wait: call your hospital's 24-hour advice line, "
-    "or 999 in an emergency."
-)
+# For the client's developers, not patients (the widget never sends a bad id).
 BAD_ID_REPLY = "'message_id' must be a text of 1 to 64 characters."
 
 
@@ -183,7 +180,7 @@ def _encodable(value: str) -> bool:
 
 def _unavailable() -> HTTPResponse:
     return response.json(
-        [{"text": BUSY_REPLY}], status=503, headers={"Retry-After": RETRY_AFTER_SECONDS}
+        [{"text": say("errors", "busy")}], status=503, headers={"Retry-After": RETRY_AFTER_SECONDS}
     )
 
 

@@ -64,11 +64,11 @@ from bot.security.startup import rasa_interface, start_process
 from components import speedups
 from components.channels import (
     OFFERED,
-    SLOW_DOWN_REPLY,
-    SORRY_REPLY,
     check_token_state,
     gated_text,
     harden_app,
+    slow_down_reply,
+    sorry_reply,
     user_message,
 )
 
@@ -344,12 +344,12 @@ class TokenSocketIOInput(InputChannel):
                     except Exception:
                         # The text is never logged: it may hold health details.
                         logger.exception("socketio channel: message handling failed")
-                        await output.send_text_message(room, SORRY_REPLY)
+                        await output.send_text_message(room, sorry_reply())
                     else:
                         if output.sent == sent_before:
                             # Rasa swallows action-server failures and answers nothing.
                             logger.error("socketio channel: no reply produced")
-                            await output.send_text_message(room, SORRY_REPLY)
+                            await output.send_text_message(room, sorry_reply())
                 logger.info("socketio message handled (auth=%s)", state.auth)
             finally:
                 await sio.emit(
@@ -378,11 +378,11 @@ class TokenSocketIOInput(InputChannel):
             if state.waiting >= settings.socket_queue_max:
                 self._forget(state.room, message_id)
                 logger.warning("socketio message refused: queue full (auth=%s)", state.auth)
-                return {"ok": False, "error": "queue_full", "text": SLOW_DOWN_REPLY}
+                return {"ok": False, "error": "queue_full", "text": slow_down_reply()}
             if not message_limits().allow(state.address, state.portal_id):
                 self._forget(state.room, message_id)
                 logger.warning("socketio message refused: rate limit (auth=%s)", state.auth)
-                return {"ok": False, "error": "rate_limited", "text": SLOW_DOWN_REPLY}
+                return {"ok": False, "error": "rate_limited", "text": slow_down_reply()}
             # Acknowledge on receipt; answer in order after this socket's previous message.
             previous = state.tail
             state.waiting += 1

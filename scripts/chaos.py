@@ -127,7 +127,9 @@ async def talk(
 ) -> None:
     """Send each message until it is answered with 200, spread out to the pace's end."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    from components.channels import SORRY_REPLY
+    from components.channels import sorry_reply
+
+    apology = sorry_reply()
 
     for message in convo.messages:
         body = {"sender": convo.sender, "message": message, "message_id": uuid.uuid4().hex}
@@ -151,7 +153,7 @@ async def talk(
                 issued = next((m.get("recipient_id") for m in payload or []), None)
                 if convo.patient is None and isinstance(issued, str):
                     convo.sender = issued
-                if any(m.get("text") == SORRY_REPLY for m in payload or []):
+                if any(m.get("text") == apology for m in payload or []):
                     convo.apologies += 1
                 break
             if time.monotonic() - t0 - tries[0].start > GIVE_UP_SECONDS:

@@ -39,6 +39,17 @@
   var GREETING_PAYLOAD = "/greet";
   var instanceCount = 0;
   var current = null;
+  // The widget's words, from content/widget.yml: the web server writes them in here as it
+  // serves this file (bot/apps/web.py), so they are reviewed with the assistant's replies.
+  var TEXT = /*%%WIDGET_TEXT%%*/{};
+
+  // The words for `key`, with {name} parts filled in from `fields`.
+  function t(key, fields) {
+    var text = Object.prototype.hasOwnProperty.call(TEXT, key) ? TEXT[key] : key;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return fields && Object.prototype.hasOwnProperty.call(fields, name) ? String(fields[name]) : whole;
+    });
+  }
 
   // ---------------------------------------------------------------- small helpers
 
@@ -184,7 +195,7 @@
       link.href = url.href;
       link.rel = "noopener noreferrer";
       link.target = "_blank";
-      link.appendChild(srOnly(" (opens in a new tab)"));
+      link.appendChild(srOnly(" " + t("opens_in_new_tab")));
       parent.appendChild(link);
       last = match.index + candidate.length;
       URL_PATTERN.lastIndex = last;
@@ -267,7 +278,7 @@
     path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
     icon.appendChild(path);
     launcher.appendChild(icon);
-    launcher.appendChild(el("span", "allchat-launcher-text", "Questions about your follow-up?"));
+    launcher.appendChild(el("span", "allchat-launcher-text", t("launcher")));
     launcher.addEventListener("click", function () {
       self.setOpen(true, true);
     });
@@ -285,7 +296,7 @@
 
     var header = el("header", "allchat-header");
     var heading = el("div", "allchat-heading");
-    var title = el("h2", "allchat-title", "Follow-up assistant");
+    var title = el("h2", "allchat-title", t("title"));
     title.id = this.id + "-title";
     heading.appendChild(title);
     if (this.options.hospitalName) {
@@ -293,7 +304,7 @@
     }
     var close = el("button", "allchat-close");
     close.type = "button";
-    close.setAttribute("aria-label", "Close the chat");
+    close.setAttribute("aria-label", t("close"));
     close.appendChild(el("span", "allchat-close-mark", "\u00d7"));
     close.lastChild.setAttribute("aria-hidden", "true");
     close.addEventListener("click", function () {
@@ -305,13 +316,8 @@
     var notice = el("div", "allchat-notice");
     notice.id = this.id + "-notice";
     var noticeText = el("p", "allchat-notice-text");
-    noticeText.appendChild(el("strong", null, "This is an automated assistant, not a person. "));
-    noticeText.appendChild(
-      document.createTextNode(
-        "Not for emergencies: if you feel very unwell, call 999. For urgent advice, " +
-          "call your hospital's 24-hour advice line."
-      )
-    );
+    noticeText.appendChild(el("strong", null, t("notice_bot") + " "));
+    noticeText.appendChild(document.createTextNode(t("notice_emergency")));
     notice.appendChild(noticeText);
     this.identity = el("p", "allchat-identity");
     notice.appendChild(this.identity);
@@ -320,7 +326,7 @@
     log.setAttribute("role", "log");
     log.setAttribute("aria-live", "polite");
     log.setAttribute("aria-relevant", "additions");
-    log.setAttribute("aria-label", "Conversation");
+    log.setAttribute("aria-label", t("conversation_label"));
     log.tabIndex = 0;
 
     var typing = el("div", "allchat-typing");
@@ -331,14 +337,14 @@
     dots.appendChild(el("span"));
     dots.appendChild(el("span"));
     typing.appendChild(dots);
-    typing.appendChild(el("span", "allchat-typing-text", "The assistant is typing"));
+    typing.appendChild(el("span", "allchat-typing-text", t("typing")));
 
     var status = el("p", "allchat-status");
     status.setAttribute("role", "status");
 
     var form = el("form", "allchat-form");
     form.noValidate = true;
-    var label = el("label", "allchat-label", "Type your question");
+    var label = el("label", "allchat-label", t("input_label"));
     label.htmlFor = this.id + "-input";
     var row = el("div", "allchat-row");
     var input = el("textarea", "allchat-input");
@@ -348,9 +354,9 @@
     input.autocomplete = "off";
     input.setAttribute("aria-describedby", this.id + "-hint");
     input.value = this.store.get("draft", "");
-    var send = el("button", "allchat-send", "Send");
+    var send = el("button", "allchat-send", t("send"));
     send.type = "submit";
-    var hint = el("p", "allchat-hint", "Press Enter to send, Shift and Enter for a new line.");
+    var hint = el("p", "allchat-hint", t("hint"));
     hint.id = this.id + "-hint";
     row.appendChild(input);
     row.appendChild(send);
@@ -427,11 +433,11 @@
     var row = el("div", "allchat-msg allchat-msg--" + (item.from === "user" ? "user" : "bot"));
     row.setAttribute("data-id", item.id);
     var bubble = el("div", "allchat-bubble");
-    bubble.appendChild(srOnly(item.from === "user" ? "You said: " : "The assistant said: "));
+    bubble.appendChild(srOnly(t(item.from === "user" ? "you_said" : "assistant_said") + " "));
     if (item.from === "user") {
       bubble.appendChild(el("span", "allchat-text", item.text));
       if (item.pending) {
-        var mark = el("span", "allchat-pending", this.isOnline() ? "Sending\u2026" : "Waiting to send");
+        var mark = el("span", "allchat-pending", t(this.isOnline() ? "sending" : "waiting_to_send"));
         mark.setAttribute("aria-hidden", "true");
         bubble.appendChild(mark);
         row.classList.add("allchat-msg--pending");
@@ -449,7 +455,7 @@
     if (item.from !== "user" && showReplies && replies.length) {
       var group = el("div", "allchat-replies");
       group.setAttribute("role", "group");
-      group.setAttribute("aria-label", "Suggested replies");
+      group.setAttribute("aria-label", t("suggested_replies"));
       replies.forEach(function (reply) {
         var button = el("button", "allchat-reply", reply.title);
         button.type = "button";
@@ -470,13 +476,13 @@
       var blob = new Blob([custom.ics], { type: "text/calendar;charset=utf-8" });
       var url = URL.createObjectURL(blob);
       this.blobUrls.push(url);
-      var link = el("a", "allchat-download", "Download the calendar file (" + filename + ")");
+      var link = el("a", "allchat-download", t("download_calendar", { filename: filename }));
       link.href = url;
       link.download = filename;
       bubble.appendChild(link);
     } else if (custom.type === "printable" && Array.isArray(custom.items)) {
       var card = el("div", "allchat-printable");
-      var heading = el("h3", "allchat-printable-title", custom.title || "Your list");
+      var heading = el("h3", "allchat-printable-title", custom.title || t("list_title"));
       card.appendChild(heading);
       var list = el("ul", "allchat-printable-list");
       custom.items.forEach(function (entry) {
@@ -484,9 +490,9 @@
         if (text) list.appendChild(el("li", null, text));
       });
       card.appendChild(list);
-      var print = el("button", "allchat-print", "Print this list");
+      var print = el("button", "allchat-print", t("print_list"));
       print.type = "button";
-      print.appendChild(srOnly(": " + (custom.title || "your list")));
+      print.appendChild(srOnly(": " + (custom.title || t("list_title_in_sentence"))));
       print.addEventListener("click", function () {
         self.printCard(row);
       });
@@ -511,12 +517,8 @@
   };
 
   Widget.prototype.renderIdentity = function () {
-    var texts = {
-      verified: "Signed in: I can look up your own appointments.",
-      anonymous: "Not signed in: general information only.",
-      rejected: "Your sign-in couldn't be checked: general information only.",
-    };
-    this.identity.textContent = texts[this.auth] || "Connecting\u2026";
+    var keys = { verified: "signed_in", anonymous: "not_signed_in", rejected: "sign_in_rejected" };
+    this.identity.textContent = t(keys[this.auth] || "connecting");
   };
 
   Widget.prototype.clearReplies = function () {
@@ -563,16 +565,10 @@
   };
 
   Widget.prototype.setStatus = function (state) {
-    var messages = {
-      connecting: "Connecting\u2026",
-      online: "",
-      reconnecting: "Reconnecting\u2026 Anything you send will go when the connection is back.",
-      expired: "Your sign-in has ended. Please refresh the page or sign in again to carry on.",
-      unavailable: "The assistant can't be reached right now. Trying again\u2026",
-    };
+    var shown = { connecting: 1, reconnecting: 1, expired: 1, unavailable: 1 };
     this.root.setAttribute("data-status", state);
     // The live region stays in the page (CSS collapses it when empty) so changes are announced.
-    this.statusLine.textContent = messages[state] || "";
+    this.statusLine.textContent = Object.prototype.hasOwnProperty.call(shown, state) ? t(state) : "";
   };
 
   // ---------------------------------------------------------------- sending

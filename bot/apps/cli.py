@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -275,6 +276,87 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+REPORT_FIELDS = (
+    "concern",
+    "file",
+    "key",
+    "kind",
+    "text",
+    "payload",
+    "buttons",
+    "source",
+    "section",
+    "reviewer",
+    "review_date",
+    "note",
+    "used_in",
+)
+
+
+def _report_rows() -> Iterator[dict[str, str]]:
+    from bot.care.wording import all_wording
+    from bot.config import PROJECT_ROOT
+
+    for file in all_wording():
+        for entry in file.entries.values():
+            yield {
+                "concern": file.concern,
+                "file": str(file.path.relative_to(PROJECT_ROOT)),
+                "key": entry.key,
+                "kind": "quick reply" if entry.payload else "text",
+                "text": entry.text,
+                "payload": entry.payload or "",
+                "buttons": " | ".join(f"{title} -> {payload}" for title, payload in entry.buttons),
+                "source": entry.source,
+                "section": entry.section or "",
+                "reviewer": entry.reviewer,
+                "review_date": entry.review_date.isoformat(),
+                "note": entry.note or "",
+                "used_in": ", ".join(file.used_in),
+            }
+
+
+def _report_text(rows: list[dict[str, str]]) -> Iterator[str]:
+    files = list(dict.fromkeys(row["file"] for row in rows))
+    quick = sum(row["kind"] == "quick reply" for row in rows)
+    titles = sum(len(row["buttons"].split(" | ")) for row in rows if row["buttons"])
+    yield (
+        f"Patient-facing wording for clinical sign-off: {len(rows)} entries "
+        f"({len(rows) - quick} texts, {quick} quick replies) with {titles} more button "
+        f"titles, from {len(files)} files."
+    )
+    yield "{name} marks a part the assistant fills in (a date, a name, another entry)."
+    for file in files:
+        group = [row for row in rows if row["file"] == file]
+        yield ""
+        yield f"== {group[0]['concern']}: {file}, {len(group)} entries =="
+        yield f"   used in {group[0]['used_in']}"
+        for row in group:
+            yield ""
+            label = f"  [quick reply -> {row['payload']}]" if row["payload"] else ""
+            yield f"{row['concern']}.{row['key']}{label}"
+            yield from (f"    {line}" for line in row["text"].splitlines())
+            for button in filter(None, row["buttons"].split(" | ")):
+                yield f"    [button] {button}"
+            if row["note"]:
+                yield f"  note: {row['note']}"
+            section = f', section "{row["section"]}"' if row["section"] else ""
+            yield f"  source: {row['source']}{section}"
+            yield f"  reviewed by: {row['reviewer']}, {row['review_date']}"
+
+
+def _content_report(args: argparse.Namespace) -> int:
+    rows = list(_report_rows())
+    if args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=REPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return 0
+    for line in _report_text(rows):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser; add a subcommand with `sub.add_parser` + set_defaults(func)."""
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
@@ -351,6 +433,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-questions", help="print a patient's questions as a printable page")
     p.add_argument("patient_id", metavar="PATIENT_ID", help="the patient's portal id")
     p.set_defaults(func=_export_questions)
+
+    p = sub.add_parser(
+        "content-report",
+        help="print every patient-facing string with its source, reviewer and review date",
+    )
+    p.add_argument(
+        "--format", choices=["text", "csv"], default="text", help="text (default) or CSV"
+    )
+    p.set_defaults(func=_content_report)
     return parser
 
 

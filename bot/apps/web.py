@@ -6,7 +6,8 @@ the hospital portal: pick one of the demo patients to sign in as (it fetches a t
 tokens are only issued for the five demo portal ids, only when DEMO_TOKENS_ENABLED and
 ENVIRONMENT=development, and only to a page from this server or ALLOWED_ORIGINS (a request
 with no Origin header is refused). Every response carries a Content-Security-Policy that lets
-pages talk only to this server and the configured Rasa server (RASA_URL).
+pages talk only to this server and the configured Rasa server (RASA_URL). widget.js is served
+with the widget's words from content/widget.yml written in (the file itself holds none).
 
 This module must not import Rasa: it runs in its own small process.
 """
@@ -23,6 +24,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.apps.serving import serve
+from bot.care.wording import load_wording
 from bot.config import PROJECT_ROOT, Settings, get_settings
 from bot.identity.tokens import issue_token
 from bot.storage.demo import DEMO_SPECS, HOSPITAL_NAME
@@ -39,9 +41,12 @@ JS = "text/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
 JSON_MAP = "application/json; charset=utf-8"
 
+WIDGET_SCRIPT = WEB_DIR / "widget.js"
+# Where widget.js takes its words (`var TEXT = ...;`).
+WIDGET_TEXT_MARKER = "/*%%WIDGET_TEXT%%*/{}"
+
 # Only these files are served: a fixed map, so no path from a request reaches the disk.
 STATIC_FILES: dict[str, tuple[Path, str]] = {
-    "/widget.js": (WEB_DIR / "widget.js", JS),
     "/widget.css": (WEB_DIR / "widget.css", CSS),
     "/demo.js": (WEB_DIR / "demo.js", JS),
     "/demo.css": (WEB_DIR / "demo.css", CSS),
@@ -156,6 +161,22 @@ async def static_file(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
+def render_widget_script() -> str:
+    """widget.js with the widget's words (content/widget.yml) written in as a JSON object."""
+    source = WIDGET_SCRIPT.read_text(encoding="utf-8")
+    if source.count(WIDGET_TEXT_MARKER) != 1:
+        raise ValueError(f"{WIDGET_SCRIPT} must hold {WIDGET_TEXT_MARKER} once")
+    words = {key: entry.text for key, entry in load_wording("widget").entries.items()}
+    # ASCII-only JSON is a valid JavaScript literal; "<" is escaped as well, to be safe.
+    literal = json.dumps(words, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
+    return source.replace(WIDGET_TEXT_MARKER, literal)
+
+
+async def widget_script(_: web.Request) -> web.Response:
+    """The widget, in the words of content/widget.yml."""
+    return web.Response(text=render_widget_script(), headers={"Content-Type": JS})
+
+
 def _json_error(message: str, status: int) -> web.Response:
     return web.json_response(
         {"error": message}, status=status, headers={"Cache-Control": "no-store"}
@@ -214,6 +235,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_get("/healthz", health)
     app.router.add_get("/favicon.ico", no_favicon)
     app.router.add_post("/demo/token", demo_token)
+    app.router.add_get("/widget.js", widget_script)
     for path in STATIC_FILES:
         app.router.add_get(path, static_file)
     return app

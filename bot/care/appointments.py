@@ -8,27 +8,13 @@ from datetime import date, datetime, timedelta, timezone
 
 from bot.care.schedule import describe_duration, position
 from bot.care.timefmt import relative_day, uk_datetime
+from bot.care.wording import buttons as wording_buttons
+from bot.care.wording import say
 from bot.storage.records import AppointmentView, PatientView
 
-KIND_NAMES = {
-    "telephone": "a telephone appointment",
-    "video": "a video appointment",
-    "face_to_face": "a face-to-face appointment",
-}
-
-SIGN_IN = (
-    "To look at your own appointments I need to know it's you. Please sign in to your "
-    "patient portal and open this chat from there. I can still answer general questions "
-    "about follow-up here."
-)
-SIGN_IN_AGAIN = (
-    "I couldn't confirm your sign-in: it may have expired. Please sign in to your patient "
-    "portal again and reopen this chat. I can still answer general questions here."
-)
-NO_RECORD = (
-    "I couldn't find your follow-up record. Please contact your specialist nurse or hospital "
-    "team to check your appointments."
-)
+# The words are in content/appointments.yml.
+WORDING = "appointments"
+KINDS = ("telephone", "video", "face_to_face")
 
 
 @dataclass(frozen=True)
@@ -40,29 +26,43 @@ class Reply:
     custom: dict | None = field(default=None)
 
 
+def no_record_reply() -> Reply:
+    """A verified patient with no follow-up record."""
+    return Reply(say(WORDING, "no_record"))
+
+
 def sign_in_reply(auth: str | None) -> Reply:
     """Ask an anonymous or rejected user to sign in, revealing nothing personal."""
-    return Reply(SIGN_IN_AGAIN if auth == "rejected" else SIGN_IN)
+    return Reply(say(WORDING, "sign_in_again" if auth == "rejected" else "sign_in"))
 
 
 def sign_in_offer(auth: str | None, offer: str) -> str:
     """The line after a general answer: what signing in would add (never a wall)."""
-    if auth == "rejected":
-        return (
-            "I couldn't confirm your sign-in; it may have expired. If you sign in to your "
-            f"patient portal again and reopen this chat, I can {offer}."
-        )
-    return f"If you sign in to your patient portal and open this chat from there, I can {offer}."
+    key = "sign_in_offer_again" if auth == "rejected" else "sign_in_offer"
+    return say(WORDING, key, offer=offer)
 
 
 def nurse_contact(patient: PatientView) -> str:
     """'your specialist nurse, Name, on 0113 ...' with whatever is on record."""
-    text = "your specialist nurse"
-    if patient.nurse_name:
-        text += f", {patient.nurse_name},"
-    if patient.nurse_phone:
-        text += f" on {patient.nurse_phone}"
-    return text.rstrip(",")
+    name, phone = patient.nurse_name, patient.nurse_phone
+    if name and phone:
+        return say(WORDING, "nurse_contact_named_phone", name=name, phone=phone)
+    if name:
+        return say(WORDING, "nurse_contact_named", name=name)
+    if phone:
+        return say(WORDING, "nurse_contact_phone", phone=phone)
+    return say(WORDING, "nurse_contact")
+
+
+def kind_name(kind: str) -> str:
+    """'a telephone appointment', 'a video appointment', ... or 'an appointment'."""
+    return say(WORDING, f"kind_{kind}" if kind in KINDS else "kind_other")
+
+
+def kind_word(kind: str) -> str:
+    """'telephone', 'video' or 'face to face' (the record's own code for a kind the database
+    would refuse anyway)."""
+    return say(WORDING, f"kind_word_{kind}") if kind in KINDS else kind
 
 
 def next_appointment_reply(
@@ -71,56 +71,52 @@ def next_appointment_reply(
     """Describe the next booked appointment and offer what fits its kind."""
     if appointment is None:
         return nothing_booked_reply(patient)
-    kind = KIND_NAMES.get(appointment.kind, "an appointment")
     lines = [
-        f"Your next appointment is {kind} on {uk_datetime(appointment.start)} (UK time), "
-        f"{relative_day(appointment.start, now)}."
+        say(
+            WORDING,
+            "next_appointment",
+            kind=kind_name(appointment.kind),
+            when=uk_datetime(appointment.start),
+            relative=relative_day(appointment.start, now),
+        )
     ]
     if appointment.clinician:
-        lines.append(f"It's with {appointment.clinician}.")
-    buttons: list[tuple[str, str]] = []
+        lines.append(say(WORDING, "with_clinician", clinician=appointment.clinician))
     if appointment.kind == "telephone":
-        number = f"your number {patient.phone_masked}" if patient.phone_masked else "your number"
-        lines.append(f"They'll call you on {number}. If that's not right, please tell the team.")
-        buttons += [
-            ("Get ready for the call", "/start_checklist"),
-            ("Tips for a phone appointment", "/ask_remote_prepare"),
-        ]
+        if patient.phone_masked:
+            lines.append(say(WORDING, "call_on_number", number=patient.phone_masked))
+        else:
+            lines.append(say(WORDING, "call_on_unknown_number"))
+        offered = ("get_ready_button", "phone_tips_button")
     elif appointment.kind == "video":
         if appointment.video_link:
-            lines.append(f"Your video link is on record: {appointment.video_link}")
+            lines.append(say(WORDING, "video_link", link=appointment.video_link))
         else:
-            lines.append(
-                "I can't see a video link on record yet. If the invite hasn't reached you "
-                "nearer the time, contact your team."
-            )
-        buttons += [
-            ("Get ready for the call", "/start_checklist"),
-            ("Tips for a video appointment", "/ask_remote_prepare"),
-        ]
+            lines.append(say(WORDING, "no_video_link"))
+        offered = ("get_ready_button", "video_tips_button")
     else:
         if appointment.location:
-            lines.append(f"It's at {appointment.location}.")
-        buttons.append(("What happens at clinic", "/ask_face_to_face"))
-    buttons.append(("Add to my calendar", "/add_to_calendar"))
-    return Reply(" ".join(lines), tuple(buttons))
+            lines.append(say(WORDING, "at_location", location=appointment.location))
+        offered = ("clinic_button",)
+    return Reply(" ".join(lines), wording_buttons(WORDING, *offered, "calendar_button"))
 
 
 def nothing_booked_reply(patient: PatientView) -> Reply:
     """No upcoming appointment: point to the specialist nurse, named if on record."""
-    return Reply(
-        "I can't see an upcoming appointment booked for you. If you were expecting one, "
-        f"please contact {nurse_contact(patient)}: they can check what's happening."
-    )
+    return Reply(say(WORDING, "nothing_booked", nurse=nurse_contact(patient)))
 
 
 def no_appointment_heard_reply(patient: PatientView, appointment: AppointmentView | None) -> Reply:
     """'I haven't heard about my appointment': show what is booked, or name their nurse."""
     if appointment is not None:
         return Reply(
-            f"I can see {KIND_NAMES.get(appointment.kind, 'an appointment')} booked for you on "
-            f"{uk_datetime(appointment.start)} (UK time). If you were expecting something "
-            f"different, please contact {nurse_contact(patient)}."
+            say(
+                WORDING,
+                "appointment_heard",
+                kind=kind_name(appointment.kind),
+                when=uk_datetime(appointment.start),
+                nurse=nurse_contact(patient),
+            )
         )
     return nothing_booked_reply(patient)
 
@@ -133,25 +129,23 @@ def stage_reply(
 ) -> Reply:
     """Where the patient is in the typical schedule, flagged as typical, with an overdue hint."""
     if patient.treatment_end_date is None:
-        return Reply(
-            "I don't have the date your treatment ended, so I can't place you in the typical "
-            f"schedule. Your team, or {nurse_contact(patient)}, can tell you what to expect."
-        )
+        return Reply(say(WORDING, "stage_no_end_date", nurse=nurse_contact(patient)))
     where = position(patient.treatment_end_date, today, has_booked, last_checkup)
     since = describe_duration(where.months_since_treatment)
     lines = [
-        f"You finished treatment {since} ago. In the typical schedule, that's the stage of "
-        f"{where.phase.summary}.",
-        "That's the usual pattern, not a rule: your team plans follow-up around you, so "
-        "yours may be different.",
+        say(WORDING, "stage", since=since, phase=where.phase.summary),
+        say(WORDING, "stage_usual_pattern"),
     ]
     if where.overdue:
         lines.append(
-            "I can't see a check-up booked, and your last one was more than "
-            f"{where.phase.interval_months} months ago, so it would be worth contacting "
-            f"{nurse_contact(patient)}."
+            say(
+                WORDING,
+                "stage_overdue",
+                months=where.phase.interval_months,
+                nurse=nurse_contact(patient),
+            )
         )
-    return Reply(" ".join(lines), (("How often are check-ups?", "/ask_how_often"),))
+    return Reply(" ".join(lines), wording_buttons(WORDING, "how_often_button"))
 
 
 def _ics_escape(value: str) -> str:
@@ -178,16 +172,16 @@ def calendar_file(appointment: AppointmentView, now: datetime, host: str = "all-
         return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
     end = appointment.end or appointment.start + timedelta(minutes=30)
-    kind = {"telephone": "telephone", "video": "video", "face_to_face": "face to face"}.get(
-        appointment.kind, ""
+    known = appointment.kind in KINDS
+    summary = (
+        say(WORDING, "ics_summary_kind", kind=kind_word(appointment.kind))
+        if known
+        else say(WORDING, "ics_summary")
     )
-    description = {
-        "telephone": "The team will phone you.",
-        "video": "Join using the video link.",
-        "face_to_face": "At the hospital.",
-    }.get(appointment.kind, "")
+    parts = [say(WORDING, f"ics_description_{appointment.kind}")] if known else []
     if appointment.clinician:
-        description += f" With {appointment.clinician}."
+        parts.append(say(WORDING, "ics_with_clinician", clinician=appointment.clinician))
+    description = " ".join(parts)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -199,8 +193,8 @@ def calendar_file(appointment: AppointmentView, now: datetime, host: str = "all-
         f"DTSTAMP:{stamp(now)}",
         f"DTSTART:{stamp(appointment.start)}",
         f"DTEND:{stamp(end)}",
-        f"SUMMARY:{_ics_escape(f'Follow-up appointment ({kind})'.replace(' ()', ''))}",
-        f"DESCRIPTION:{_ics_escape(description.strip())}",
+        f"SUMMARY:{_ics_escape(summary)}",
+        f"DESCRIPTION:{_ics_escape(description)}",
     ]
     if appointment.location:
         lines.append(f"LOCATION:{_ics_escape(appointment.location)}")
@@ -217,8 +211,7 @@ def calendar_reply(
     if appointment is None:
         return nothing_booked_reply(patient)
     return Reply(
-        f"Here's a calendar file for your appointment on {uk_datetime(appointment.start)} "
-        "(UK time). Open it to add the appointment to your phone or computer's calendar.",
+        say(WORDING, "calendar", when=uk_datetime(appointment.start)),
         custom={
             "type": "calendar",
             "filename": "follow-up-appointment.ics",
@@ -249,18 +242,19 @@ def face_to_face_reply(
     when = uk_datetime(appointment.start)
     if appointment.kind == "face_to_face":
         return Reply(
-            f"Your next appointment, on {when} (UK time), is already face to face.",
-            (("What happens at clinic", "/ask_face_to_face"),),
+            say(WORDING, "already_face_to_face", when=when),
+            wording_buttons(WORDING, "already_face_to_face"),
         )
     if not recorded:
         return Reply(
-            f"You've already asked to come in instead of your {appointment.kind} appointment on "
-            f"{when}. Your team has the request and will be in touch."
+            say(WORDING, "face_to_face_already_asked", kind=kind_word(appointment.kind), when=when)
         )
     return Reply(
-        f"I've passed on your request to come in face to face instead of your "
-        f"{appointment.kind} appointment on {when} (UK time). Your team will contact you about "
-        "it. They'll do their best, but a change can't be guaranteed, so until you hear from "
-        f"them please plan for the {appointment.kind} appointment. If you need to talk to "
-        f"someone sooner, contact {nurse_contact(patient)}."
+        say(
+            WORDING,
+            "face_to_face_requested",
+            kind=kind_word(appointment.kind),
+            when=when,
+            nurse=nurse_contact(patient),
+        )
     )

@@ -12,22 +12,17 @@ import re
 from datetime import datetime, time, timedelta
 
 from bot.care.appointments import Reply, nurse_contact
-from bot.care.helpline import HELPLINE_NUMBER, describe_status, helpline_status, is_working_day
+from bot.care.helpline import describe_status, helpline_status, is_working_day
 from bot.care.timefmt import UK, uk_date
+from bot.care.wording import buttons, say
 from bot.storage.records import PatientView
 
+# The words are in content/callbacks.yml.
+WORDING = "callbacks"
 OFFICE_OPENS = time(9, 0)
 OFFICE_CLOSES = time(17, 0)
-WINDOWS = {
-    "morning": (time(9, 0), "in the morning (9am to 12 noon)"),
-    "afternoon": (time(12, 0), "in the afternoon (12 noon to 5pm)"),
-}
-WINDOW_BUTTONS = (
-    ("Morning, 9am to 12 noon", '/request_callback{"callback_window":"morning"}'),
-    ("Afternoon, 12 noon to 5pm", '/request_callback{"callback_window":"afternoon"}'),
-)
-WRONG_NUMBER = ("That number is wrong", "/update_phone_number")
-EMERGENCY = "In an emergency, call 999."
+# When each callback window starts (UK time); what it is called is window_<name> in the wording.
+WINDOWS = {"morning": time(9, 0), "afternoon": time(12, 0)}
 
 
 _MORNING = re.compile(r"\b(morning|mornings|before lunch)\b", re.IGNORECASE)
@@ -62,7 +57,7 @@ def next_office_opening(now: datetime) -> datetime:
 def callback_day(now: datetime, window: str) -> datetime:
     """The first working day whose `window` has not started yet at `now` (UK time)."""
     local = now.astimezone(UK)
-    starts = WINDOWS[window][0]
+    starts = WINDOWS[window]
     day = local.date()
     while not is_working_day(day) or datetime.combine(day, starts, tzinfo=UK) <= local:
         day += timedelta(days=1)
@@ -72,55 +67,52 @@ def callback_day(now: datetime, window: str) -> datetime:
 def _when(moment: datetime, now: datetime) -> str:
     local_now = now.astimezone(UK)
     if moment.date() == local_now.date():
-        return "today"
+        return say("timefmt", "today")
     if moment.date() == local_now.date() + timedelta(days=1):
-        return "tomorrow"
-    return f"on {uk_date(moment)}"
+        return say("timefmt", "tomorrow")
+    return say("timefmt", "on_date", date=uk_date(moment))
 
 
 def _urgent_line(patient: PatientView | None) -> str:
-    if patient is not None and patient.hospital_advice_line:
-        hospital = patient.hospital_name or "your hospital"
-        return (
-            f"If it's urgent, don't wait: call {hospital}'s 24-hour advice line on "
-            f"{patient.hospital_advice_line}. {EMERGENCY}"
-        )
-    return f"If it's urgent, don't wait: call your hospital's 24-hour advice line. {EMERGENCY}"
+    line = patient.hospital_advice_line if patient is not None else None
+    if not line:
+        return say(WORDING, "urgent_generic")
+    if patient is not None and patient.hospital_name:
+        return say(WORDING, "urgent_hospital_line", hospital=patient.hospital_name, line=line)
+    return say(WORDING, "urgent_own_line", line=line)
 
 
 def helpline_sentence(now: datetime) -> str:
     """The nurse helpline and whether it is open now."""
-    return (
-        f"You can talk to a Cancer Research UK nurse on {HELPLINE_NUMBER} (9am to 5pm, "
-        f"Monday to Friday). {describe_status(helpline_status(now))}"
-    )
+    return say(WORDING, "helpline_sentence", status=describe_status(helpline_status(now)))
 
 
 def talk_to_person_anonymous(now: datetime) -> Reply:
     """For someone not signed in: the helpline, their team, and 999; no sign-in needed."""
     return Reply(
-        f"{helpline_sentence(now)}\n\nFor anything about your own care, contact your "
-        "hospital team or specialist nurse: their number is on your appointment letters. "
-        f"If you sign in to your patient portal, I can also ask your team to call you back. "
-        f"{_urgent_line(None)}"
+        say(
+            WORDING,
+            "talk_to_person_anonymous",
+            helpline=helpline_sentence(now),
+            urgent=_urgent_line(None),
+        )
     )
 
 
 def offer_callback(patient: PatientView, now: datetime) -> Reply:
     """For a signed-in patient: the helpline and their team, and a callback on their number."""
-    team = f"Your team: {nurse_contact(patient)}."
+    common = {
+        "helpline": helpline_sentence(now),
+        "team": say(WORDING, "team", nurse=nurse_contact(patient)),
+    }
     if not patient.phone_masked:
         return Reply(
-            f"{helpline_sentence(now)}\n\n{team} I can ask them to call you back, but I don't "
-            "have a number for you. Tell me the number to call and I'll pass it on first."
-            f"\n\n{_urgent_line(patient)}",
-            (("Give my number", "/update_phone_number"),),
+            say(WORDING, "offer_without_number", **common, urgent=_urgent_line(patient)),
+            buttons(WORDING, "offer_without_number"),
         )
     return Reply(
-        f"{helpline_sentence(now)}\n\n{team} Or I can ask them to call you back on the "
-        f"number {patient.phone_masked}. Choose a time that suits you, or tell me if that "
-        "number is wrong.",
-        (*WINDOW_BUTTONS, WRONG_NUMBER),
+        say(WORDING, "offer", **common, number=patient.phone_masked),
+        buttons(WORDING, "offer"),
     )
 
 
@@ -128,21 +120,17 @@ def callback_filed_reply(
     patient: PatientView, window: str, reference: str | None, now: datetime
 ) -> Reply:
     """Confirm a callback request (or say one is already waiting), with when it will be seen."""
+    urgent = _urgent_line(patient)
     if reference is None:
-        return Reply(
-            "You've already asked your team to call you back, and they have the request. "
-            f"{_urgent_line(patient)}"
-        )
-    day = callback_day(now, window)
-    text = (
-        f"Done. I've asked your team to call you on the number {patient.phone_masked} "
-        f"{WINDOWS[window][1]}, {_when(day, now)} or the next working day after. "
-        f"Your reference is {reference}."
-    )
-    if not office_open(now):
-        opens = next_office_opening(now)
-        text += (
-            f" The team's office is closed now, so they'll see your request when it opens "
-            f"{_when(opens, now)} at 9am."
-        )
-    return Reply(f"{text}\n\n{_urgent_line(patient)}")
+        return Reply(say(WORDING, "already_requested", urgent=urgent))
+    filed = {
+        "number": patient.phone_masked,
+        "window": say(WORDING, f"window_{window}"),
+        "day": _when(callback_day(now, window), now),
+        "reference": reference,
+        "urgent": urgent,
+    }
+    if office_open(now):
+        return Reply(say(WORDING, "filed", **filed))
+    opens = _when(next_office_opening(now), now)
+    return Reply(say(WORDING, "filed_office_closed", **filed, opens=opens))

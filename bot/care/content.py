@@ -24,10 +24,6 @@ class Source:
     last_reviewed: date
     next_review: date
 
-    def citation(self) -> str:
-        """A short credit line for the end of an answer."""
-        return f"Source: {self.publisher}, reviewed {self.last_reviewed:%B %Y}."
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -46,14 +42,22 @@ class Answer:
 
 @dataclass(frozen=True)
 class Library:
-    """All answers, keyed by topic, plus the note shown when content is overdue for review."""
+    """All answers, keyed by topic, the credit line after each, and the overdue-review note."""
 
     answers: dict[str, Answer]
     review_note_template: str
+    citation_template: str
 
     def get(self, topic: str) -> Answer:
         """The answer for `topic` (KeyError if there is none)."""
         return self.answers[topic]
+
+    def citation(self, answer: Answer) -> str:
+        """A short credit line for the end of an answer, e.g. 'Source: ..., reviewed May 2025.'."""
+        source = answer.source
+        return self.citation_template.format(
+            publisher=source.publisher, reviewed=f"{source.last_reviewed:%B %Y}"
+        )
 
     def review_note(self, answer: Answer, today: date) -> str | None:
         """The due-for-review note for `answer`, or None while its source is current."""
@@ -77,7 +81,7 @@ def parse_library(raw: dict) -> Library:
         answers[topic] = Answer(
             topic, item["text"].strip(), buttons, sources[item["source"]], item["section"]
         )
-    return Library(answers, raw["review_due_note"])
+    return Library(answers, raw["review_due_note"].strip(), raw["citation"].strip())
 
 
 @lru_cache(maxsize=1)

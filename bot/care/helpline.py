@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-HELPLINE_NUMBER = "0808 800 40 40"
+from bot.care.wording import say
+
 HELPLINE_OPENS = time(9, 0)
 HELPLINE_CLOSES = time(17, 0)
 UK = ZoneInfo("Europe/London")
@@ -75,20 +76,19 @@ def describe_status(status: HelplineStatus) -> str:
     from bot.care.timefmt import uk_date, uk_time
 
     if status.is_open and status.closes_at is not None:
-        return f"It's open right now (UK time), until {uk_time(status.closes_at)} today."
-    reasons = {
-        "weekend": "it's the weekend",
-        "bank_holiday": f"today is a bank holiday ({status.holiday_name})",
-        "before_hours": "it hasn't opened yet today",
-        "after_hours": "it has closed for today",
-    }
-    reason = reasons.get(status.closed_reason or "", "it's closed")
+        return say("helpline", "open_now", closes=uk_time(status.closes_at))
+    if status.closed_reason == "bank_holiday":
+        reason = say("helpline", "reason_bank_holiday", holiday=status.holiday_name)
+    elif status.closed_reason in ("weekend", "before_hours", "after_hours"):
+        reason = say("helpline", f"reason_{status.closed_reason}")
+    else:
+        reason = say("helpline", "reason_unknown")
     opens = status.next_opens_at
     if opens is None:
-        return f"It's closed right now because {reason}."
+        return say("helpline", "closed", reason=reason)
     when = (
-        f"today at {uk_time(opens)}"
+        say("helpline", "opens_today", time=uk_time(opens))
         if opens.date() == status.now_uk.date()
-        else f"on {uk_date(opens)} at {uk_time(opens)}"
+        else say("helpline", "opens_on", date=uk_date(opens), time=uk_time(opens))
     )
-    return f"It's closed right now because {reason}. It next opens {when} (UK time)."
+    return say("helpline", "closed_until", reason=reason, when=when)

@@ -5,25 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from bot.care.wording import say
+
 # The classifier reads this much; the safety screen reads the whole message.
 MAX_CHARS = 2000
 # Beyond this a message is refused whole (nothing is cut off unscreened).
 HARD_MAX_CHARS = 50_000
-
-EMPTY_REPLY = (
-    "I didn't catch a message there. What would you like to ask about your follow-up? "
-    "You can type a question or tap one of the suggestions."
-)
-LONG_NOTICE = (
-    "That's a long message, so I've read the first {limit} characters. If I've missed "
-    "something, please send the rest as a separate message."
-)
-NOT_TEXT_REPLY = "Sorry, I can only read typed text. What would you like to ask?"
-TOO_LONG_REPLY = (
-    "That message is too long for me to read. Please send it in shorter parts. If you're "
-    "worried about a symptom, don't wait: call the 24-hour number your hospital team gave "
-    "you, or 999 in an emergency."
-)
+# The replies are in content/inputs.yml.
+WORDING = "inputs"
 
 
 @dataclass(frozen=True)
@@ -37,18 +26,18 @@ class CheckedInput:
 def check_message(raw: object) -> CheckedInput:
     """Decide what to do with a raw message field: pass it on, trim it, or answer kindly."""
     if not isinstance(raw, str):
-        return CheckedInput(None, EMPTY_REPLY if raw is None else NOT_TEXT_REPLY)
+        return CheckedInput(None, say(WORDING, "empty" if raw is None else "not_text"))
     # NULs and lone surrogates (invalid UTF-16 halves a JSON "\\ud800" can carry) are dropped:
     # neither is text, and surrogates crash the tokenizer.
     text = "".join(ch for ch in raw if ch != "\x00" and not 0xD800 <= ord(ch) <= 0xDFFF).strip()
     if not text:
-        return CheckedInput(None, EMPTY_REPLY)
+        return CheckedInput(None, say(WORDING, "empty"))
     if len(text) > HARD_MAX_CHARS:
-        return CheckedInput(None, TOO_LONG_REPLY)
+        return CheckedInput(None, say(WORDING, "too_long"))
     if len(text) > MAX_CHARS:
         # Passed on whole: the safety screen reads all of it before anything is trimmed; the
         # intent classifier reads the first MAX_CHARS (components/intents.py).
-        return CheckedInput(text, LONG_NOTICE.format(limit=f"{MAX_CHARS:,}"))
+        return CheckedInput(text, say(WORDING, "long_notice", limit=f"{MAX_CHARS:,}"))
     return CheckedInput(text, None)
 
 

@@ -23,23 +23,14 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.care.timefmt import uk_datetime
+from bot.care.wording import say
 from bot.storage.models import QUESTION_KINDS, Appointment, Patient, PatientQuestion, to_utc
 from bot.storage.records import AppointmentView, next_appointment
 
 MAX_CHARS = 500
-
-EXPORT_HEADING = "Questions for my follow-up appointment"
-EXPORT_EMPTY = "No questions added yet."
-KIND_NOTES = {
-    "question": "",
-    "symptom": " (symptom to mention)",
-    "side_effect": " (side effect to mention)",
-}
-APPOINTMENT_KIND_LABELS = {
-    "telephone": "Telephone appointment",
-    "video": "Video appointment",
-    "face_to_face": "Face-to-face appointment",
-}
+# The printable page's words are in content/questions.yml.
+WORDING = "questions"
+_APPOINTMENT_KINDS = ("telephone", "video", "face_to_face")
 
 _FLAGS = re.IGNORECASE
 _SEP = r"\b\s*[:;,.\-–—]*\s*"  # optional punctuation after a lead-in ("add:", "new question -")
@@ -381,23 +372,28 @@ def remove_questions(session: Session, portal_id: str, removal: Removal) -> list
 
 
 def _appointment_line(appointment: AppointmentView) -> str:
-    label = APPOINTMENT_KIND_LABELS.get(appointment.kind, "Appointment")
-    return f"{label}: {uk_datetime(appointment.start)}"
+    kind = appointment.kind if appointment.kind in _APPOINTMENT_KINDS else "other"
+    return say(WORDING, f"export_appointment_{kind}", when=uk_datetime(appointment.start))
+
+
+def _item_line(view: QuestionView) -> str:
+    kind = view.kind if view.kind in ("symptom", "side_effect") else "question"
+    # Stored text is already clean; re-clean in case rows came from elsewhere.
+    return say(WORDING, f"export_item_{kind}", number=view.number, question=_clean(view.text))
 
 
 def render_export(
     questions: Sequence[QuestionView], appointment: AppointmentView | None = None
 ) -> str:
     """Lay out a printable plain-text page of questions (pure; used by `export_questions`)."""
-    lines = [EXPORT_HEADING, "=" * len(EXPORT_HEADING), ""]
+    heading = say(WORDING, "list_title")
+    lines = [heading, "=" * len(heading), ""]
     if appointment is not None:
         lines += [_appointment_line(appointment), ""]
     if not questions:
-        lines.append(EXPORT_EMPTY)
-    for view in questions:
-        # Stored text is already clean; re-clean in case rows came from elsewhere.
-        lines.append(f"{view.number}. {_clean(view.text)}{KIND_NOTES.get(view.kind, '')}")
-    lines += ["", "Notes:", "", ""]
+        lines.append(say(WORDING, "export_empty"))
+    lines += [_item_line(view) for view in questions]
+    lines += ["", say(WORDING, "export_notes"), "", ""]
     return "\n".join(lines)
 
 

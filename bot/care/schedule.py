@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.care.wording import say
+
+# The words are in content/schedule.yml.
+WORDING = "schedule"
+
 
 @dataclass(frozen=True)
 class Phase:
@@ -19,20 +24,18 @@ class Phase:
     starts_year: int
     ends_year: int | None
     interval_months: int
-    summary: str
+
+    @property
+    def summary(self) -> str:
+        """How often check-ups are in this phase, e.g. 'check-ups about every 3 months'."""
+        return say(WORDING, f"phase_{self.key}")
 
 
 TYPICAL_PHASES: tuple[Phase, ...] = (
-    Phase("first_two_years", 0, 2, 3, "check-ups about every 3 months"),
-    Phase("years_three_four", 2, 4, 4, "check-ups about every 4 months"),
-    Phase("year_five", 4, 5, 6, "check-ups about every 6 months"),
-    Phase(
-        "long_term",
-        5,
-        None,
-        12,
-        "usually a yearly appointment, often in a long-term follow-up or late effects clinic",
-    ),
+    Phase("first_two_years", 0, 2, 3),
+    Phase("years_three_four", 2, 4, 4),
+    Phase("year_five", 4, 5, 6),
+    Phase("long_term", 5, None, 12),
 )
 
 
@@ -84,10 +87,14 @@ def position(
 def describe_duration(months: int) -> str:
     """Say a number of months the way people do: '8 months', 'about 2 and a half years'."""
     if months < 12:
-        return "less than a month" if months == 0 else f"{months} month{'s' * (months != 1)}"
+        if months <= 1:
+            return say(WORDING, "one_month" if months else "less_than_a_month")
+        return say(WORDING, "months", months=months)
     years, rest = divmod(months, 12)
     if rest < 3:
-        return f"about {years} year{'s' * (years != 1)}"
+        if years == 1:
+            return say(WORDING, "about_one_year")
+        return say(WORDING, "about_years", years=years)
     if rest < 9:
-        return f"about {years} and a half years"
-    return f"nearly {years + 1} years"
+        return say(WORDING, "about_years_and_a_half", years=years)
+    return say(WORDING, "nearly_years", years=years + 1)

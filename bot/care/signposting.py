@@ -11,10 +11,12 @@ from pathlib import Path
 
 import yaml
 
+from bot.care.wording import say
 from bot.config import PROJECT_ROOT
 
 REPLIES_FILE = PROJECT_ROOT / "content" / "safety_replies.yml"
-GENERIC_ADVICE_LINE = "the 24-hour number your hospital team gave you"
+# The parts that fill in the replies are entries of the same file (bot/care/wording.py).
+WORDING = "safety_replies"
 TIERS = ("act_now", "team_soon", "info", "crisis")
 
 
@@ -34,13 +36,16 @@ def load_replies(path: Path = REPLIES_FILE) -> dict[str, str]:
 
 def _call(advice_line: str | None, hospital: str | None) -> str:
     if not advice_line:
-        return f"call {GENERIC_ADVICE_LINE}"
-    where = f"{hospital}'s 24-hour advice line on {advice_line}" if hospital else advice_line
-    return f"call {where}"
+        return say(WORDING, "call_generic")
+    if hospital:
+        return say(WORDING, "call_hospital_line", hospital=hospital, line=advice_line)
+    return say(WORDING, "call_line", line=advice_line)
 
 
 def _team(nurse_name: str | None) -> str:
-    return f"your specialist nurse, {nurse_name}," if nurse_name else "your hospital team"
+    if nurse_name:
+        return say(WORDING, "team_nurse", name=nurse_name)
+    return say(WORDING, "team_generic")
 
 
 def safety_message(
@@ -52,7 +57,7 @@ def safety_message(
 ) -> str:
     """The answer for a tier, with the patient's own line and team when we know them."""
     template = load_replies()[tier if tier in TIERS else "act_now"]
-    who = "What you've described about them" if someone_else else "What you've described"
+    who = say(WORDING, "who_someone_else" if someone_else else "who")
     return (
         template.format(who=who, call=_call(advice_line, hospital), team=_team(nurse_name))
         .replace(", ,", ",")

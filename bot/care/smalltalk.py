@@ -1,16 +1,16 @@
-"""Short replies for a bare "yes" or "no" outside a checklist."""
+"""Short replies for a bare "yes" or "no" outside a checklist (content/smalltalk.yml)."""
 
 from __future__ import annotations
 
 from bot.care.appointments import Reply
+from bot.care.wording import buttons, say
 
-WHAT_NEXT = Reply(
-    "What would you like to know? You can ask me anything about your follow-up, or pick one "
-    "of these.",
-    (
-        ("How often are check-ups?", "/ask_how_often"),
-        ("What happens at clinic?", "/ask_face_to_face"),
-        ("Getting ready for a call", "/ask_remote_prepare"),
-    ),
-)
-NO_PROBLEM = Reply("No problem. If anything else comes up about your follow-up, just ask.")
+
+def what_next() -> Reply:
+    """After a bare "yes": what would you like to know, with a few topics."""
+    return Reply(say("smalltalk", "what_next"), buttons("smalltalk", "what_next"))
+
+
+def no_problem() -> Reply:
+    """After a bare "no"."""
+    return Reply(say("smalltalk", "no_problem"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot.care.wording import say
+
 UK = ZoneInfo("Europe/London")
 
 
@@ -32,10 +34,9 @@ def relative_day(moment: datetime, now: datetime) -> str:
     """Say how far away a moment is in whole UK calendar days: 'today', 'tomorrow', 'in 5 days'."""
     days = (moment.astimezone(UK).date() - now.astimezone(UK).date()).days
     if days <= 0:
-        return "today"
+        return say("timefmt", "today")
     if days == 1:
-        return "tomorrow"
+        return say("timefmt", "tomorrow")
     if days < 14:
-        return f"in {days} days"
-    weeks = days // 7
-    return f"in about {weeks} weeks"
+        return say("timefmt", "in_days", days=days)
+    return say("timefmt", "in_weeks", weeks=days // 7)

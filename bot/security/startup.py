@@ -1,4 +1,4 @@
-"""What every process does first: clean its logs, then refuse unsafe settings."""
+"""What every process does first: clean its logs, then refuse unsafe settings or wording."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bot.care.wording import WordingError, all_wording
 from bot.config import Settings, UnsafeSettings, get_settings
 from bot.security import redaction
 
@@ -35,7 +36,7 @@ def action_server_interface() -> str:
 
 
 def start_process(process: str, host: str | None) -> Settings:
-    """Install log redaction and check the settings; exit with the reason if unsafe."""
+    """Install log redaction, check the settings and the wording; exit with the reason if bad."""
     redaction.install()
     settings = get_settings()
     try:
@@ -47,5 +48,11 @@ def start_process(process: str, host: str | None) -> Settings:
             raise UnsafeSettings("DEBUG logging logs message texts: allowed only in development")
     except UnsafeSettings as exc:
         print(f"{process}: refusing to start: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    try:
+        # A broken wording file stops the process here, not in the middle of a conversation.
+        all_wording()
+    except (WordingError, OSError) as exc:
+        print(f"{process}: refusing to start: patient wording: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
     return settings

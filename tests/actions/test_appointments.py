@@ -6,7 +6,7 @@ from actions.appointments import (
     ActionNextAppointment,
     ActionNoAppointmentHeard,
 )
-from bot.care.appointments import SIGN_IN
+from bot.care.wording import say
 from tests.actions.conftest import make_tracker, texts
 
 # NOW is Saturday 28 November 2026; demo appointments are placed relative to it.
@@ -80,7 +80,7 @@ async def test_anonymous_stage_gets_the_schedule(dispatcher, seeded_db, auth):
 
 async def test_calendar_still_needs_sign_in(dispatcher, seeded_db):
     await ActionAddToCalendar().run(dispatcher, make_tracker("add_to_calendar"), {})
-    assert texts(dispatcher) == SIGN_IN
+    assert texts(dispatcher) == say("appointments", "sign_in")
 
 
 async def test_unknown_patient_gets_no_record(dispatcher, seeded_db):

@@ -1,8 +1,11 @@
 import pytest
+import yaml
 
-from actions.content import CONTENT_TOPICS, TOPIC_ACTIONS
+from actions.content import CONTENT_TOPICS, CONVERSATION_ACTIONS, CONVERSATION_KEYS, TOPIC_ACTIONS
 from bot import clock
 from bot.care.content import load_library
+from bot.care.wording import buttons, load_wording, say
+from bot.config import PROJECT_ROOT
 from tests.actions.conftest import make_tracker, texts
 
 
@@ -30,3 +33,35 @@ async def test_buttons_are_sent(dispatcher, fixed_now):
     await TOPIC_ACTIONS["how_often"]().run(dispatcher, make_tracker("ask_how_often"), {})
     payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
     assert "/ask_next_appointment" in payloads
+
+
+@pytest.mark.parametrize("key", CONVERSATION_KEYS)
+async def test_each_conversational_reply_is_sent_from_content(key, dispatcher):
+    action = CONVERSATION_ACTIONS[key]()
+    assert action.name() == f"action_{key}"
+    assert await action.run(dispatcher, make_tracker(key), {}) == []
+    [message] = dispatcher.messages
+    assert message["text"] == say("conversation", key)
+    assert [(b["title"], b["payload"]) for b in message["buttons"]] == list(
+        buttons("conversation", key)
+    )
+
+
+def test_every_conversational_reply_has_its_action_and_rule():
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    rules = yaml.safe_load((PROJECT_ROOT / "data" / "rules.yml").read_text())["rules"]
+    pairs = {(r["steps"][0].get("intent"), r["steps"][1].get("action")) for r in rules}
+    intents = {"capabilities": "ask_capabilities", "medical_advice": "ask_medical_advice"}
+    assert set(CONVERSATION_KEYS) == set(load_wording("conversation").entries)
+    assert "responses" not in domain
+    for key in CONVERSATION_KEYS:
+        assert f"action_{key}" in domain["actions"]
+        assert (intents.get(key, key), f"action_{key}") in pairs
+
+
+async def test_greeting_and_limits_keep_their_words(dispatcher):
+    await CONVERSATION_ACTIONS["medical_advice"]().run(dispatcher, make_tracker("x"), {})
+    await CONVERSATION_ACTIONS["out_of_scope"]().run(dispatcher, make_tracker("x"), {})
+    said = texts(dispatcher)
+    assert "can't give medical advice" in said and "0808 800 40 40" in said
+    assert "can't help with that" in said

@@ -7,7 +7,7 @@ from actions.requests import (
     ActionTalkToPerson,
     ActionUpdatePhone,
 )
-from bot.care.appointments import SIGN_IN
+from bot.care import wording
 from tests.actions.conftest import make_tracker, texts
 
 
@@ -53,7 +53,7 @@ async def test_anonymous_requests_get_how_to_ask_and_record_nothing(seeded_db):
     d, _ = await say(ActionUpdatePhone, "07700 900999")
     assert "right number to call you on" in texts(d)
     assert "pass your new number to your team" in texts(d)
-    assert SIGN_IN not in texts(d)
+    assert wording.say("appointments", "sign_in") not in texts(d)
 
 
 async def test_number_correction_pending_never_overwrites(seeded_db):
@@ -99,7 +99,7 @@ async def test_talk_to_person_anonymous_gets_the_helpline_without_a_sign_in_wall
     d, _ = await run(ActionTalkToPerson, make_tracker("talk_to_person", "i want a human"))
     text = texts(d)
     assert "0808 800 40 40" in text and "hospital team" in text and "999" in text
-    assert SIGN_IN not in text
+    assert wording.say("appointments", "sign_in") not in text
     assert d.messages[0]["buttons"] == []
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from actions.safety import ActionSafety
-from bot.care.signposting import GENERIC_ADVICE_LINE
+from bot.care.wording import say
 from tests.actions.conftest import make_tracker, texts
 
 
@@ -19,7 +19,7 @@ async def test_urgent_anonymous_gets_generic_line_and_999(dispatcher, fixed_now)
         dispatcher, make_tracker("urgent_symptom", safety=safety("urgent")), {}
     )
     said = texts(dispatcher)
-    assert GENERIC_ADVICE_LINE in said
+    assert say("safety_replies", "call_generic") in said
     assert "999" in said and "A&E" in said
     assert "don't wait for your next appointment" in said
     payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
@@ -55,7 +55,7 @@ async def test_safety_answer_survives_a_database_outage(dispatcher, env_settings
     tracker = make_tracker("urgent_symptom", patient="demo-clinic", safety=safety("urgent"))
     await ActionSafety().run(dispatcher, tracker, {})
     common._sessions.cache_clear()
-    assert GENERIC_ADVICE_LINE in texts(dispatcher)
+    assert say("safety_replies", "call_generic") in texts(dispatcher)
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from bot.care.wording import say
 from bot.identity.tokens import conversation_id, is_anonymous_session, issue_token
-from components.channels import SLOW_DOWN_REPLY, TOO_LARGE_REPLY
 from tests.e2e.servers import Servers, start_servers
 from tests.e2e.test_socketio import Chat
 
@@ -170,7 +170,7 @@ def test_big_bodies_get_a_kind_413(servers: Servers) -> None:
     for size in (20_000, 2_000_000):
         response = requests.post(url, json={"sender": "big", "message": "a" * size}, timeout=60)
         assert response.status_code == 413, size
-        assert response.json()["error"] == TOO_LARGE_REPLY
+        assert response.json()["error"] == say("errors", "too_large")
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +201,8 @@ async def test_queue_and_rate_limits_answer_kindly(limited: Servers) -> None:
         refused = [a for a in acks if not a.get("ok")]
         assert {"ok": True} in acks and refused
         assert all(
-            a == {"ok": False, "error": "queue_full", "text": SLOW_DOWN_REPLY} for a in refused
+            a == {"ok": False, "error": "queue_full", "text": say("errors", "slow_down")}
+            for a in refused
         )
     finally:
         await chat.close()
@@ -209,7 +210,7 @@ async def test_queue_and_rate_limits_answer_kindly(limited: Servers) -> None:
     token = token_for(limited, "demo-video")
     statuses = [limited.post("hello", sender="p", token=token) for _ in range(4)]
     assert [r.status_code for r in statuses] == [200, 200, 200, 429]
-    assert statuses[-1].json()[0]["text"] == SLOW_DOWN_REPLY
+    assert statuses[-1].json()[0]["text"] == say("errors", "slow_down")
     assert int(statuses[-1].headers["Retry-After"]) > 0
     # Per address: anonymous messages from the same address soon hit the address limit.
     codes = [limited.post("hello", sender="ip").status_code for _ in range(10)]
@@ -219,6 +220,6 @@ async def test_queue_and_rate_limits_answer_kindly(limited: Servers) -> None:
     try:
         await chat.start(None)
         ack = await chat.send("hello again")
-        assert ack == {"ok": False, "error": "rate_limited", "text": SLOW_DOWN_REPLY}
+        assert ack == {"ok": False, "error": "rate_limited", "text": say("errors", "slow_down")}
     finally:
         await chat.close()

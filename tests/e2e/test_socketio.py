@@ -17,7 +17,7 @@ import pytest
 import socketio
 import yaml
 
-from bot.care.inputs import EMPTY_REPLY, NOT_TEXT_REPLY
+from bot.care.wording import say
 from bot.config import PROJECT_ROOT, Settings
 from bot.identity.tokens import conversation_id, issue_token
 from tests.e2e.servers import Servers
@@ -330,7 +330,12 @@ async def test_a_message_before_a_session_is_refused(servers: Servers) -> None:
 
 @pytest.mark.parametrize(
     ("message", "expected"),
-    [("", EMPTY_REPLY), ("   ", EMPTY_REPLY), (None, EMPTY_REPLY), (42, NOT_TEXT_REPLY)],
+    [
+        ("", say("inputs", "empty")),
+        ("   ", say("inputs", "empty")),
+        (None, say("inputs", "empty")),
+        (42, say("inputs", "not_text")),
+    ],
 )
 async def test_empty_or_non_text_gets_a_kind_answer(
     servers: Servers, message: object, expected: str

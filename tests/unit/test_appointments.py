@@ -3,8 +3,6 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from bot.care.appointments import (
-    SIGN_IN,
-    SIGN_IN_AGAIN,
     calendar_file,
     calendar_reply,
     next_appointment_reply,
@@ -12,9 +10,12 @@ from bot.care.appointments import (
     sign_in_reply,
     stage_reply,
 )
+from bot.care.wording import say
 from bot.storage.records import AppointmentView, PatientView
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+SIGN_IN = say("appointments", "sign_in")
+SIGN_IN_AGAIN = say("appointments", "sign_in_again")
 
 
 def patient(**overrides: object) -> PatientView:

@@ -1,14 +1,11 @@
 import pytest
 
-from bot.care.inputs import (
-    EMPTY_REPLY,
-    HARD_MAX_CHARS,
-    MAX_CHARS,
-    NOT_TEXT_REPLY,
-    TOO_LONG_REPLY,
-    check_message,
-    gate_payload,
-)
+from bot.care.inputs import HARD_MAX_CHARS, MAX_CHARS, check_message, gate_payload
+from bot.care.wording import say
+
+EMPTY_REPLY = say("inputs", "empty")
+NOT_TEXT_REPLY = say("inputs", "not_text")
+TOO_LONG_REPLY = say("inputs", "too_long")
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "\n\t", "\x00", None])

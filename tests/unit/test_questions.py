@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from bot import clock
 from bot.care.questions import (
-    EXPORT_HEADING,
     MAX_CHARS,
     QuestionView,
     Removal,
@@ -20,6 +19,7 @@ from bot.care.questions import (
     remove_questions,
     render_export,
 )
+from bot.care.wording import say
 from bot.storage.models import Appointment, Patient, PatientQuestion
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -303,7 +303,7 @@ def test_export_questions(session, fixed_clock) -> None:
     remove_questions(session, "P-1", Removal(keyword="gone"))
     page = export_questions(session, "P-1", now=NOW)
     lines = page.splitlines()
-    assert lines[0] == EXPORT_HEADING
+    assert lines[0] == say("questions", "list_title")
     # UK summer time: 09:30 UTC is 10:30am in London.
     assert "Video appointment: Tuesday 7 May 2030 at 10:30am" in lines
     assert "1. Can I go back to work?" in lines
@@ -317,7 +317,7 @@ def test_export_questions(session, fixed_clock) -> None:
 def test_export_questions_without_appointment_or_questions(session) -> None:
     _patient(session)
     page = export_questions(session, "P-1", now=NOW)
-    assert page.startswith(EXPORT_HEADING)
+    assert page.startswith(say("questions", "list_title"))
     assert "appointment:" not in page
     assert "No questions added yet." in page
     with pytest.raises(LookupError):

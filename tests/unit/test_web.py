@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,7 +12,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.apps.web import STATIC_FILES, content_security_policy, create_app
+from bot.apps.web import (
+    STATIC_FILES,
+    WIDGET_TEXT_MARKER,
+    content_security_policy,
+    create_app,
+    render_widget_script,
+)
+from bot.care.wording import load_wording
 from bot.config import PROJECT_ROOT, Settings
 from bot.identity.tokens import verify_token
 from bot.storage.demo import DEMO_SPECS
@@ -251,6 +260,30 @@ async def test_healthz(client_for: MakeClient) -> None:
     client = await client_for()
     response = await client.get("/healthz")
     assert response.status == 200 and (await response.json()) == {"status": "ok"}
+
+
+async def test_widget_script_is_served_with_its_words(client_for: MakeClient) -> None:
+    client = await client_for()
+    response = await client.get("/widget.js")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/javascript")
+    body = await response.text()
+    assert WIDGET_TEXT_MARKER not in body and "%%" not in body
+    literal = re.search(r"^  var TEXT = (.*);$", body, re.MULTILINE)
+    assert literal, "widget.js lost its `var TEXT = ...;` line"
+    words = {key: entry.text for key, entry in load_wording("widget").entries.items()}
+    assert json.loads(literal.group(1)) == words
+    assert "<" not in literal.group(1)
+    # The file on disk holds the marker, not the words.
+    raw = (PROJECT_ROOT / "web" / "widget.js").read_text()
+    assert raw.count(WIDGET_TEXT_MARKER) == 1 and words["launcher"] not in raw
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is installed by `make install`")
+def test_served_widget_script_is_valid_javascript(tmp_path) -> None:
+    script = tmp_path / "widget.js"
+    script.write_text(render_widget_script(), encoding="utf-8")
+    subprocess.run(["node", "--check", str(script)], check=True)
 
 
 def test_every_served_file_exists() -> None:
