@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -18,7 +19,10 @@ from bot.care.content import Answer, load_library
 from bot.care.wording import buttons as wording_buttons
 from bot.identity.claims import CLAIM_KEY, verify_claim
 from bot.identity.tokens import AUTH_KEY, VERIFIED_PATIENT_KEY
+from bot.storage import records
 from bot.storage.db import make_engine, make_session_factory, session_scope
+
+logger = logging.getLogger(__name__)
 
 
 def verified_patient(tracker: Tracker) -> str | None:
@@ -61,6 +65,20 @@ def db_session() -> Iterator[Session]:
     """A session on the configured database, committed on success."""
     with session_scope(_sessions()) as session:
         yield session
+
+
+def patient_record(tracker: Tracker) -> Any | None:
+    """The verified patient's record, or None if anonymous or the records can't be read."""
+    portal_id = verified_patient(tracker)
+    if not portal_id:
+        return None
+    try:
+        with db_session() as session:
+            return records.get_patient(session, portal_id)
+    except Exception:
+        # Signposting must go out even if the records database is down.
+        logger.exception("patient record lookup failed")
+        return None
 
 
 def as_buttons(pairs: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> list[dict[str, Any]]:

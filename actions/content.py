@@ -9,9 +9,10 @@ from typing import Any, ClassVar
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import send_answer, send_reply
+from actions.common import patient_record, send_answer, send_reply
 from bot.care.appointments import Reply
 from bot.care.content import load_library
+from bot.care.signposting import call_phrase
 from bot.care.suggestions import did_you_mean
 from bot.care.wording import buttons, say
 
@@ -104,6 +105,28 @@ CONVERSATION_KEYS = (
 )
 
 CONVERSATION_ACTIONS = {key: _conversation_action(key) for key in CONVERSATION_KEYS}
+
+
+class ActionOutOfScope(CONVERSATION_ACTIONS["out_of_scope"]):
+    """Decline kindly, and say whom to call about a symptom (the patient's own line if known)."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The decline, then the signposting line; no events."""
+        patient = patient_record(tracker)
+        call = call_phrase(
+            patient.hospital_advice_line if patient else None,
+            patient.hospital_name if patient else None,
+        )
+        text = (
+            f"{say('conversation', 'out_of_scope')}\n\n{say('conversation', 'worried', call=call)}"
+        )
+        send_reply(dispatcher, Reply(text, buttons("conversation", "out_of_scope")))
+        return []
+
+
+CONVERSATION_ACTIONS["out_of_scope"] = ActionOutOfScope
 
 
 class ActionDidYouMean(Action):

@@ -8,11 +8,10 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import as_buttons, db_session, verified_patient
+from actions.common import as_buttons, patient_record
 from bot.care.signposting import also_message, carry_on_prompt, safety_message
 from bot.care.wording import buttons as wording_buttons
 from bot.care.wording import say
-from bot.storage import records
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +50,8 @@ class ActionSafety(Action):
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
         safety = message.get("safety") or {}
-        patient = None
-        portal_id = verified_patient(tracker)
-        if portal_id:
-            try:
-                with db_session() as session:
-                    patient = records.get_patient(session, portal_id)
-            except Exception:
-                # The safety answer must go out even if the records database is down.
-                logger.exception("safety: patient record lookup failed")
+        # The safety answer goes out even if the records database is down (then: no record).
+        patient = patient_record(tracker)
         tier = tier_for(intent, safety)
         text = safety_message(
             tier,

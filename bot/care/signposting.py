@@ -34,7 +34,8 @@ def load_replies(path: Path = REPLIES_FILE) -> dict[str, str]:
     return {k: v.strip().replace("\n", "\n\n") for k, v in replies.items()}
 
 
-def _call(advice_line: str | None, hospital: str | None) -> str:
+def call_phrase(advice_line: str | None = None, hospital: str | None = None) -> str:
+    """ "call <the patient's own 24-hour line>", or the generic line when it isn't known."""
     if not advice_line:
         return say(WORDING, "call_generic")
     if hospital:
@@ -59,7 +60,7 @@ def safety_message(
     template = load_replies()[tier if tier in TIERS else "act_now"]
     who = say(WORDING, "who_someone_else" if someone_else else "who")
     return (
-        template.format(who=who, call=_call(advice_line, hospital), team=_team(nurse_name))
+        template.format(who=who, call=call_phrase(advice_line, hospital), team=_team(nurse_name))
         .replace(", ,", ",")
         .replace(",.", ".")
     )
@@ -73,4 +74,4 @@ def carry_on_prompt() -> str:
 def also_message(tier: str, advice_line: str | None = None, hospital: str | None = None) -> str:
     """The key line of the other urgent answer ("act_now" or "crisis"), sent second."""
     template = load_replies()["also_crisis" if tier == "crisis" else "also_act_now"]
-    return template.format(call=_call(advice_line, hospital))
+    return template.format(call=call_phrase(advice_line, hospital))

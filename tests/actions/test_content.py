@@ -41,7 +41,7 @@ async def test_each_conversational_reply_is_sent_from_content(key, dispatcher):
     assert action.name() == f"action_{key}"
     assert await action.run(dispatcher, make_tracker(key), {}) == []
     [message] = dispatcher.messages
-    assert message["text"] == say("conversation", key)
+    assert message["text"].startswith(say("conversation", key))
     assert [(b["title"], b["payload"]) for b in message["buttons"]] == list(
         buttons("conversation", key)
     )
@@ -52,7 +52,8 @@ def test_every_conversational_reply_has_its_action_and_rule():
     rules = yaml.safe_load((PROJECT_ROOT / "data" / "rules.yml").read_text())["rules"]
     pairs = {(r["steps"][0].get("intent"), r["steps"][1].get("action")) for r in rules}
     intents = {"capabilities": "ask_capabilities", "medical_advice": "ask_medical_advice"}
-    assert set(CONVERSATION_KEYS) == set(load_wording("conversation").entries)
+    # "worried" is not a reply of its own: it follows every decline.
+    assert set(CONVERSATION_KEYS) | {"worried"} == set(load_wording("conversation").entries)
     assert "responses" not in domain
     for key in CONVERSATION_KEYS:
         assert f"action_{key}" in domain["actions"]
@@ -65,3 +66,13 @@ async def test_greeting_and_limits_keep_their_words(dispatcher):
     said = texts(dispatcher)
     assert "can't give medical advice" in said and "0808 800 40 40" in said
     assert "can't help with that" in said
+
+
+async def test_a_decline_still_says_whom_to_call_about_a_symptom(dispatcher, seeded_db):
+    await CONVERSATION_ACTIONS["out_of_scope"]().run(dispatcher, make_tracker("x"), {})
+    said = texts(dispatcher)
+    assert "can't help with that" in said and "24-hour number your hospital team" in said
+    assert "999" in said
+    signed_in = make_tracker("out_of_scope", patient="demo-clinic")
+    await CONVERSATION_ACTIONS["out_of_scope"]().run(dispatcher, signed_in, {})
+    assert "0113 496 0000" in texts(dispatcher)
