@@ -95,6 +95,9 @@ class SafetyNet:
         semantic = anchors.get("thresholds") or {}
         self.thresholds = {tier: float(semantic.get(tier, 1.0)) for tier in TIERS}
         self.margin = float(semantic.get("margin", 0.0))
+        # Crisis language needs a clearer lead over ordinary questions: short appointment
+        # questions sit close to crisis phrasings that mention appointments.
+        self.crisis_margin = float(semantic.get("crisis_margin", self.margin))
         # A rule flag is set aside when the message is this much closer to the look-alikes
         # (past, resolved, how-to...) than to any red-flag category; never for crisis.
         self.suppress = float(semantic.get("suppress", 9.0))
@@ -152,7 +155,9 @@ class SafetyNet:
         flagged = [
             (name, score)
             for name, score in best.items()
-            if score >= thresholds[self._tiers[name]] and score - negative >= margin
+            if score >= thresholds[self._tiers[name]]
+            and score - negative
+            >= (self.crisis_margin if self._tiers[name] == "crisis" else margin)
         ]
         if not flagged:
             leader = max(best, key=best.get)
