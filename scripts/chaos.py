@@ -272,10 +272,16 @@ def tracker_turns(database_url: str, conversation: str) -> list[tuple[str, str |
     return [(t, json.loads(d).get("text") if t == "user" else None) for t, d in rows]
 
 
+def _unslashed(text: str | None) -> str | None:
+    return text.lstrip("/").strip() if isinstance(text, str) else text
+
+
 def count(convo: Conversation, turns: list[tuple[str, str | None]]) -> dict[str, int]:
     """Lost, doubled and reordered user messages, and user messages with no bot reply."""
-    stored = [t for kind, t in turns if kind == "user"]
-    sent = [m for m in convo.messages[: len(convo.attempts)] if m is not None]
+    # Journeys are cut and joined, so a button payload may arrive where it was never offered;
+    # the server then keeps it as typed text, without its slash (components/channels.py).
+    stored = [_unslashed(t) for kind, t in turns if kind == "user"]
+    sent = [_unslashed(m) for m in convo.messages[: len(convo.attempts)] if m is not None]
     have, want = Counter(stored), Counter(sent)
     lost = sum((want - have).values())
     doubled = sum((have - want).values())

@@ -56,8 +56,8 @@ def main() -> None:
         out = []
         for text in texts:
             screening = screener.screen(text)
-            best, negative = net.scores(text)
-            out.append((screening, best, negative, is_short(text)))
+            best, negative, ordinary = net.scores(text)
+            out.append((screening, best, negative, ordinary, is_short(text)))
         return out
 
     flag_rows = prepare([t for t, _ in flags])
@@ -67,8 +67,8 @@ def main() -> None:
     )
 
     def decide(row, thresholds, margin, suppress, framed):
-        screening, best, negative, short = row
-        judged = net.judge(best, negative, thresholds, margin)
+        screening, best, negative, ordinary, short = row
+        judged = net.judge(best, negative, thresholds, margin, ordinary)
         return triage.decide(screening, judged, suppress, short, framed).tier
 
     results = []

@@ -121,14 +121,24 @@ class SafetyNet:
         negatives = [p for group in anchors.get("lookalikes", {}).values() for p in group]
         negatives += list(anchors.get("general_followup", []))
         self._negatives = encoder.encode(negatives)
+        # Ordinary follow-up questions from the intent model's own training data: crisis
+        # language must also be clear of these ("why is follow-up important after leukaemia"
+        # sat nearer a crisis phrasing that mentions appointments than any look-alike).
+        ordinary = anchors.get("ordinary_questions") or {}
+        texts = ordinary_questions(
+            PROJECT_ROOT / ordinary.get("from", "data"),
+            ordinary.get("intents") or [],
+            int(ordinary.get("per_intent", 0)),
+        )
+        self._ordinary = encoder.encode(texts) if texts else None
 
     def tier_of(self, category: str) -> str:
         """The tier a category belongs to."""
         return self._tiers[category]
 
-    def scores(self, text: str) -> tuple[dict[str, float], float]:
-        """Each category's best score over the message's pieces, and the look-alike score
-        for the piece that scored best."""
+    def scores(self, text: str) -> tuple[dict[str, float], float, float]:
+        """Each category's best score over the message's pieces, the look-alike score for the
+        piece that scored best, and the best score against ordinary questions."""
         vectors = self._encoder.encode(pieces(text))
         sims = vectors @ self._anchors.T
         best: dict[str, float] = {}
@@ -139,25 +149,39 @@ class SafetyNet:
             best[name], best_piece[name] = float(top[i]), i
         negative_top = _top_mean(vectors @ self._negatives.T)
         leader = max(best, key=best.get)
-        return best, float(negative_top[best_piece[leader]])
+        ordinary = (
+            float(_top_mean(vectors @ self._ordinary.T).max())
+            if self._ordinary is not None
+            else -1.0
+        )
+        return best, float(negative_top[best_piece[leader]]), ordinary
 
     def check(self, text: str) -> NetResult:
         """The most urgent category whose anchors this message is close enough to."""
         if not text or not text.strip():
             return NOTHING
-        best, negative = self.scores(text)
-        return self.judge(best, negative, self.thresholds, self.margin)
+        best, negative, ordinary = self.scores(text)
+        return self.judge(best, negative, self.thresholds, self.margin, ordinary)
 
     def judge(
-        self, best: dict[str, float], negative: float, thresholds: dict[str, float], margin: float
+        self,
+        best: dict[str, float],
+        negative: float,
+        thresholds: dict[str, float],
+        margin: float,
+        ordinary: float = -1.0,
     ) -> NetResult:
         """Apply thresholds to scores (split out so tuning can try many thresholds)."""
+
+        def clear(name: str, score: float) -> bool:
+            if self._tiers[name] != "crisis":
+                return score - negative >= margin
+            return score - max(negative, ordinary) >= self.crisis_margin
+
         flagged = [
             (name, score)
             for name, score in best.items()
-            if score >= thresholds[self._tiers[name]]
-            and score - negative
-            >= (self.crisis_margin if self._tiers[name] == "crisis" else margin)
+            if score >= thresholds[self._tiers[name]] and clear(name, score)
         ]
         if not flagged:
             leader = max(best, key=best.get)
@@ -173,6 +197,27 @@ class SafetyNet:
                 name, score = max(urgent, key=lambda f: f[1])
                 return NetResult(name, "act_now", score, score - negative, also="crisis")
         return NetResult(name, self._tiers[name], score, score - negative)
+
+
+def ordinary_questions(folder: Path, intents: list[str], per_intent: int) -> list[str]:
+    """Up to `per_intent` training examples of each intent (Rasa NLU files), the same each run."""
+    if not intents or per_intent <= 0:
+        return []
+    wanted = set(intents)
+    found: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            if block.get("intent") in wanted:
+                lines = str(block.get("examples", "")).splitlines()
+                texts = [line.strip()[2:].strip() for line in lines if line.strip()[:2] == "- "]
+                found.setdefault(block["intent"], []).extend(texts)
+    # Every k-th example rather than the first few: the files are grouped by writer.
+    picked = []
+    for intent in sorted(found):
+        texts = found[intent]
+        step = max(1, len(texts) // per_intent)
+        picked.extend(texts[::step][:per_intent])
+    return picked
 
 
 def load_anchors(path: Path = ANCHORS_FILE) -> dict[str, Any]:
