@@ -34,16 +34,11 @@ class AnswerTopic(Action, ABC):
         return []
 
 
-def _topic_action(topic: str) -> type[AnswerTopic]:
-    # A concrete subclass per topic, so the action server registers each by name.
-    class_name = "ActionAnswer" + "".join(part.title() for part in topic.split("_"))
-    namespace = {
-        "topic": topic,
-        "name": lambda self: f"action_answer_{self.topic}",
-        "__doc__": f"Answer the reviewed topic '{topic}'.",
-        "__module__": __name__,
-    }
-    return type(class_name, (AnswerTopic,), namespace)
+def _named_action(base: type[Action], action_name: str, doc: str, **attrs: Any) -> type:
+    # A concrete subclass per name, so the action server registers each one.
+    class_name = "".join(part.title() for part in action_name.split("_"))
+    namespace = {**attrs, "name": lambda self: action_name, "__doc__": doc, "__module__": __name__}
+    return type(class_name, (base,), namespace)
 
 
 CONTENT_TOPICS = (
@@ -60,7 +55,12 @@ CONTENT_TOPICS = (
     "symptoms_to_watch",
 )
 
-TOPIC_ACTIONS = {topic: _topic_action(topic) for topic in CONTENT_TOPICS}
+TOPIC_ACTIONS = {
+    topic: _named_action(
+        AnswerTopic, f"action_answer_{topic}", f"Answer the reviewed topic '{topic}'.", topic=topic
+    )
+    for topic in CONTENT_TOPICS
+}
 
 
 class SayConversation(Action, ABC):
@@ -81,18 +81,6 @@ class SayConversation(Action, ABC):
         return []
 
 
-def _conversation_action(key: str) -> type[SayConversation]:
-    # As for the topics: a concrete subclass per reply, registered by name.
-    class_name = "Action" + "".join(part.title() for part in key.split("_"))
-    namespace = {
-        "key": key,
-        "name": lambda self: f"action_{self.key}",
-        "__doc__": f"Send the conversational reply '{key}'.",
-        "__module__": __name__,
-    }
-    return type(class_name, (SayConversation,), namespace)
-
-
 # Each was a domain.yml response (utter_<key>) before the wording moved to content/.
 CONVERSATION_KEYS = (
     "greet",
@@ -104,11 +92,23 @@ CONVERSATION_KEYS = (
     "medical_advice",
 )
 
-CONVERSATION_ACTIONS = {key: _conversation_action(key) for key in CONVERSATION_KEYS}
+CONVERSATION_ACTIONS = {
+    key: _named_action(
+        SayConversation, f"action_{key}", f"Send the conversational reply '{key}'.", key=key
+    )
+    for key in CONVERSATION_KEYS
+    if key != "out_of_scope"  # its own class below: it adds whom to call
+}
 
 
-class ActionOutOfScope(CONVERSATION_ACTIONS["out_of_scope"]):
+class ActionOutOfScope(SayConversation):
     """Decline kindly, and say whom to call about a symptom (the patient's own line if known)."""
+
+    key = "out_of_scope"
+
+    def name(self) -> str:
+        """Rasa's action name."""
+        return "action_out_of_scope"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
