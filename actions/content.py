@@ -34,10 +34,15 @@ class AnswerTopic(Action, ABC):
         return []
 
 
-def _named_action(base: type[Action], action_name: str, doc: str, **attrs: Any) -> type:
+def _named_action(base: type[Action], action_name: str, **attrs: Any) -> type:
     # A concrete subclass per name, so the action server registers each one.
     class_name = "".join(part.title() for part in action_name.split("_"))
-    namespace = {**attrs, "name": lambda self: action_name, "__doc__": doc, "__module__": __name__}
+    namespace = {
+        **attrs,
+        "name": lambda self: action_name,
+        "__doc__": f"{base.__doc__} ({action_name})",
+        "__module__": __name__,
+    }
     return type(class_name, (base,), namespace)
 
 
@@ -56,9 +61,7 @@ CONTENT_TOPICS = (
 )
 
 TOPIC_ACTIONS = {
-    topic: _named_action(
-        AnswerTopic, f"action_answer_{topic}", f"Answer the reviewed topic '{topic}'.", topic=topic
-    )
+    topic: _named_action(AnswerTopic, f"action_answer_{topic}", topic=topic)
     for topic in CONTENT_TOPICS
 }
 
@@ -93,9 +96,7 @@ CONVERSATION_KEYS = (
 )
 
 CONVERSATION_ACTIONS = {
-    key: _named_action(
-        SayConversation, f"action_{key}", f"Send the conversational reply '{key}'.", key=key
-    )
+    key: _named_action(SayConversation, f"action_{key}", key=key)
     for key in CONVERSATION_KEYS
     if key != "out_of_scope"  # its own class below: it adds whom to call
 }
