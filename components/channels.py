@@ -134,6 +134,19 @@ def harden_app(blueprint: Blueprint) -> ServerRef:
     return ref
 
 
+def button_payloads(message: Any) -> list[str]:
+    """The payloads of a reply's buttons or quick replies (a sent reply or an event's data)."""
+    if not isinstance(message, dict):
+        return []
+    return [
+        button["payload"].strip()
+        for key in ("buttons", "quick_replies")
+        if isinstance(message.get(key), list)
+        for button in message[key]
+        if isinstance(button, dict) and isinstance(button.get("payload"), str)
+    ]
+
+
 class OfferedPayloads:
     """The button payloads this process has sent, per conversation, so a tap needs no tracker
     read; anything not here is looked up in the tracker (another process may have sent it)."""
@@ -147,22 +160,12 @@ class OfferedPayloads:
     def remember(self, conversation: str, messages: Iterable[Any]) -> None:
         """Note the payloads of the buttons (or quick replies) in replies just sent."""
         for message in messages:
-            if not isinstance(message, dict):
-                continue
-            buttons = [
-                button
-                for key in ("buttons", "quick_replies")
-                if isinstance(message.get(key), list)
-                for button in message[key]
-            ]
-            for button in buttons:
-                payload = button.get("payload") if isinstance(button, dict) else None
-                if isinstance(payload, str):
-                    seen = self._seen.setdefault(conversation, OrderedDict())
-                    seen[payload.strip()] = None
-                    seen.move_to_end(payload.strip())
-                    if len(seen) > self._per_conversation:
-                        seen.popitem(last=False)
+            for payload in button_payloads(message):
+                seen = self._seen.setdefault(conversation, OrderedDict())
+                seen[payload] = None
+                seen.move_to_end(payload)
+                if len(seen) > self._per_conversation:
+                    seen.popitem(last=False)
             if conversation in self._seen:
                 self._seen.move_to_end(conversation)
         while len(self._seen) > self._conversations:
@@ -187,14 +190,12 @@ async def offered_payloads(app: Sanic | None, conversation: str) -> set[str]:
         # Unknown means nothing was offered: the message is then read as typed text.
         logger.warning("channel: could not read the conversation's offered buttons")
         return set()
-    offered: set[str] = set()
-    for event in getattr(tracker, "events", None) or ():
-        data = getattr(event, "data", None)
-        if getattr(event, "type_name", None) == "bot" and isinstance(data, dict):
-            for button in data.get("buttons") or ():
-                if isinstance(button, dict) and isinstance(button.get("payload"), str):
-                    offered.add(button["payload"].strip())
-    return offered
+    return {
+        payload
+        for event in getattr(tracker, "events", None) or ()
+        if getattr(event, "type_name", None) == "bot"
+        for payload in button_payloads(getattr(event, "data", None))
+    }
 
 
 async def gated_text(app: Sanic | None, text: str, conversation: str) -> str:

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.understanding.encoder import get_encoder  # noqa: E402
+from bot.understanding.examples import nlu_examples  # noqa: E402
 from bot.understanding.intents import (  # noqa: E402
     FALLBACK,
     NEVER_PREDICTED,
@@ -36,17 +37,8 @@ REJECTED = {OUT_OF_SCOPE, FALLBACK}
 
 def training_examples() -> tuple[list[str], list[str]]:
     """(texts, intents) from the Rasa NLU files under data/."""
-    texts, labels = [], []
-    for path in sorted((ROOT / "data").glob("*.yml")):
-        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []):
-            if "intent" not in block:
-                continue
-            for line in str(block["examples"]).splitlines():
-                line = line.strip()
-                if line.startswith("- "):
-                    texts.append(line[2:].strip())
-                    labels.append(block["intent"])
-    return texts, labels
+    examples = nlu_examples(ROOT / "data")
+    return [text for text, _ in examples], [intent for _, intent in examples]
 
 
 def labelled_set(path: Path) -> tuple[list[str], list[list[str]]]:

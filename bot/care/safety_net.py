@@ -203,14 +203,13 @@ def ordinary_questions(folder: Path, intents: list[str], per_intent: int) -> lis
     """Up to `per_intent` training examples of each intent (Rasa NLU files), the same each run."""
     if not intents or per_intent <= 0:
         return []
+    from bot.understanding.examples import nlu_examples
+
     wanted = set(intents)
     found: dict[str, list[str]] = {}
-    for path in sorted(folder.glob("*.yml")):
-        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
-            if block.get("intent") in wanted:
-                lines = str(block.get("examples", "")).splitlines()
-                texts = [line.strip()[2:].strip() for line in lines if line.strip()[:2] == "- "]
-                found.setdefault(block["intent"], []).extend(texts)
+    for text, intent in nlu_examples(folder):
+        if intent in wanted:
+            found.setdefault(intent, []).append(text)
     # Every k-th example rather than the first few: the files are grouped by writer.
     picked = []
     for intent in sorted(found):
