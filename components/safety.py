@@ -23,7 +23,6 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.care.safety import Screening, get_screener
 from bot.care.safety_net import get_net, is_short
 from bot.care.triage import Triage, decide
-from components import speedups
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +116,6 @@ class SafetyScreen(GraphComponent):
         get_screener()
         if component._use_net:
             get_net()
-        speedups.release_freed_memory()
         return component
 
     def process(self, messages: list[Message]) -> list[Message]:
