@@ -43,6 +43,10 @@ $(STAMP): requirements.lock pyproject.toml | python
 	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==24.3.1" "setuptools==70.3.0" "wheel==0.45.1"
 	$(PY) -m pip install --quiet -r requirements.lock
+	# TensorFlow 2.12 declares jax, but only TF Lite imports it, and only if it is there: every
+	# Rasa process then carries jaxlib's 70 MB library and about 100 MB resident in all
+	# (docs/performance.md). Nothing here uses TF Lite or jax.
+	$(PY) -m pip uninstall --quiet --yes jax jaxlib
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
