@@ -11,6 +11,7 @@ scripts/tune_safety.py, never on the test set; they live beside the anchors.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,8 +49,12 @@ class NetResult:
 NOTHING = NetResult(None, None, 0.0, 0.0)
 
 
-# How much closer than any act-now category crisis language must be to get the crisis answer.
-CRISIS_LEAD = 0.05
+# How much closer than any act-now category crisis language must be to get the crisis answer
+# (otherwise the act-now answer goes first and the crisis key line with it). 0.05 -> 0.1 in the
+# third session, on validation: act now 63 -> 64 of 64 ("sick ... can't keep anything in, even
+# my tablets" had got the crisis answer), crisis unchanged; "my daughter is burning up" sits
+# near a new self-harm anchor about burns.
+CRISIS_LEAD = 0.1
 
 
 def pieces(text: str) -> list[str]:
@@ -90,7 +95,7 @@ class SafetyNet:
     """Nearest-anchor scoring per category, with look-alikes as the counterweight."""
 
     def __init__(self, anchors: dict[str, Any], encoder: Any) -> None:
-        """Encode every anchor once (the encoder's cache keeps them for the process)."""
+        """Encode every reference text once (kept on disk between runs: encode_stored)."""
         self._encoder = encoder
         semantic = anchors.get("thresholds") or {}
         self.thresholds = {tier: float(semantic.get(tier, 1.0)) for tier in TIERS}
@@ -112,15 +117,9 @@ class SafetyNet:
                 raise ValueError(f"{name}: tier {spec['tier']!r} is not one of {TIERS}")
             self._categories.append(name)
             self._tiers[name] = spec["tier"]
-            blocks.append(encoder.encode(list(spec["anchors"])))
-        # One matrix for every anchor, so a message costs one multiplication; each category
-        # is a slice of its rows.
-        self._anchors = np.ascontiguousarray(np.vstack(blocks), dtype=np.float32)
-        ends = np.cumsum([len(b) for b in blocks])
-        self._slices = [slice(int(e - len(b)), int(e)) for e, b in zip(ends, blocks, strict=True)]
+            blocks.append(list(spec["anchors"]))
         negatives = [p for group in anchors.get("lookalikes", {}).values() for p in group]
         negatives += list(anchors.get("general_followup", []))
-        self._negatives = encoder.encode(negatives)
         # Ordinary follow-up questions from the intent model's own training data: crisis
         # language must also be clear of these ("why is follow-up important after leukaemia"
         # sat nearer a crisis phrasing that mentions appointments than any look-alike).
@@ -130,7 +129,20 @@ class SafetyNet:
             ordinary.get("intents") or [],
             int(ordinary.get("per_intent", 0)),
         )
-        self._ordinary = encoder.encode(texts) if texts else None
+        # All reference texts in one list, so their vectors are one stored file.
+        every = [t for block in blocks for t in block] + negatives + texts
+        stored = getattr(encoder, "encode_stored", encoder.encode)
+        vectors = np.asarray(stored(every), dtype=np.float32)
+        starts = np.cumsum([0] + [len(b) for b in blocks])
+        blocks = [vectors[int(a) : int(b)] for a, b in itertools.pairwise(starts)]
+        # One matrix for every anchor, so a message costs one multiplication; each category
+        # is a slice of its rows.
+        self._anchors = np.ascontiguousarray(np.vstack(blocks), dtype=np.float32)
+        ends = np.cumsum([len(b) for b in blocks])
+        self._slices = [slice(int(e - len(b)), int(e)) for e, b in zip(ends, blocks, strict=True)]
+        rest = int(starts[-1])
+        self._negatives = vectors[rest : rest + len(negatives)]
+        self._ordinary = vectors[rest + len(negatives) :] if texts else None
 
     def tier_of(self, category: str) -> str:
         """The tier a category belongs to."""

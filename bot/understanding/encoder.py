@@ -13,6 +13,8 @@ for why int8, one thread, no padding and the cache.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import sys
 import threading
 import zipfile
@@ -26,6 +28,9 @@ import numpy as np
 from bot.config import PROJECT_ROOT
 
 DEFAULT_DIR = PROJECT_ROOT / ".build" / "encoder"
+# Vectors of fixed text lists (the safety net's anchors), kept between runs: see encode_stored.
+VECTOR_DIR = PROJECT_ROOT / ".build" / "vectors"
+logger = logging.getLogger(__name__)
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 DIMENSIONS = 384
 # The model was trained on at most 128 word pieces; longer messages are cut there. The
@@ -74,6 +79,8 @@ class SentenceEncoder:
         self._session = ort.InferenceSession(
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
+        stat = model.stat()
+        self._identity = f"{model.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -101,6 +108,34 @@ class SentenceEncoder:
                     if len(self._cache) > self._cache_size:
                         self._cache.popitem(last=False)
         return out
+
+    def encode_stored(self, texts: Sequence[str], store: Path = VECTOR_DIR) -> np.ndarray:
+        """Vectors of a fixed list of texts, kept on disk, keyed by the weights and the texts.
+
+        The safety net's reference texts (thousands of anchors) took about 10 s to encode at
+        every start of every Rasa process; an edit to any text or to the weights makes a new
+        key, so a stale file is never used. Without a writable store it just encodes.
+        """
+        texts = list(texts)
+        digest = hashlib.sha256(self._identity.encode())
+        for text in texts:
+            digest.update(text.encode("utf-8") + b"\0")
+        path = store / f"{digest.hexdigest()[:40]}.npy"
+        try:
+            vectors = np.load(path, allow_pickle=False)
+            if vectors.shape == (len(texts), DIMENSIONS):
+                return vectors
+        except (OSError, ValueError):
+            pass
+        vectors = self._run(texts) if texts else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+            partial = store / f".{path.stem}.{os.getpid()}.npy"
+            np.save(partial, vectors, allow_pickle=False)
+            os.replace(partial, path)  # another process never reads a half-written file
+        except OSError:
+            logger.warning("encoder: could not keep reference vectors in %s", store)
+        return vectors
 
     def encode_one(self, text: str) -> np.ndarray:
         """One text's vector, shape (384,)."""

@@ -47,3 +47,23 @@ def test_very_long_text_is_truncated_not_an_error(encoder):
 def test_missing_weights_say_how_to_fix(tmp_path):
     with pytest.raises(EncoderMissingError, match="make install"):
         SentenceEncoder(tmp_path)
+
+
+def test_stored_vectors_are_the_same_and_keyed_by_the_texts(encoder, tmp_path):
+    texts = ["my temperature is 38.5", "how often are check ups"]
+    first = encoder.encode_stored(texts, store=tmp_path)
+    assert np.allclose(first, encoder.encode(texts), atol=1e-6)
+    (kept,) = tmp_path.glob("*.npy")
+    again = encoder.encode_stored(texts, store=tmp_path)
+    assert np.array_equal(first, again)
+    encoder.encode_stored([*texts, "a new anchor"], store=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 2  # an edit never reuses the old file
+    kept.write_bytes(b"not an array")
+    assert np.allclose(encoder.encode_stored(texts, store=tmp_path), first, atol=1e-6)
+
+
+def test_stored_vectors_without_a_writable_store(encoder, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder should be")
+    vectors = encoder.encode_stored(["hello"], store=blocked / "vectors")
+    assert vectors.shape == (1, DIMENSIONS)
