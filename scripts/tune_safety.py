@@ -41,6 +41,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--max-lookalike-alarms", type=float, default=0.05)
     parser.add_argument("--max-ordinary-alarms", type=float, default=0.02)
+    parser.add_argument(
+        "--current",
+        action="store_true",
+        help="score only the thresholds in content/safety_anchors.yml; list validation misses",
+    )
     args = parser.parse_args()
 
     from bot.care import triage  # the same decision the screen makes
@@ -70,6 +75,10 @@ def main() -> None:
         screening, best, negative, ordinary, short = row
         judged = net.judge(best, negative, thresholds, margin, ordinary)
         return triage.decide(screening, judged, suppress, short, framed).tier
+
+    if args.current:
+        report_current(net, flags, data["lookalike"], ordinary, flag_rows, look_rows, ordinary_rows)
+        return
 
     results = []
     grid = (0.45, 0.5, 0.55, 0.6)
@@ -123,6 +132,45 @@ def main() -> None:
             + " ".join(f"{t} {r:.3f}" for t, r in recall.items())
             + f" | look-alike alarms {look:.3f}, ordinary alarms {plain:.3f}"
         )
+
+
+def report_current(net, flags, lookalikes, ordinary, flag_rows, look_rows, ordinary_rows) -> None:
+    """Recall per tier and alarms per look-alike kind at the thresholds in use (validation only)."""
+    from bot.care import triage
+
+    def tier(row):
+        screening, best, negative, plain, short = row
+        judged = net.judge(best, negative, net.thresholds, net.margin, plain)
+        return triage.decide(screening, judged, net.suppress, short, net.framed).tier
+
+    per_tier: dict[str, list[int]] = {t: [0, 0] for t in TIERS}
+    for (text, wanted), row in zip(flags, flag_rows, strict=True):
+        given = tier(row)
+        per_tier[wanted][1] += 1
+        if caught(wanted, given):
+            per_tier[wanted][0] += 1
+        else:
+            print(f"  missed {wanted}: {text!r} -> {given}")
+    kinds: dict[str, list[int]] = {}
+    for entry, row in zip(lookalikes, look_rows, strict=True):
+        given = tier(row)
+        counts = kinds.setdefault(entry.get("kind", "?"), [0, 0])
+        counts[1] += 1
+        if given is not None:
+            counts[0] += 1
+            print(f"  look-alike alarm ({entry.get('kind')}): {entry['text']!r} -> {given}")
+    plain = 0
+    for text, row in zip(ordinary, ordinary_rows, strict=True):
+        given = tier(row)
+        if given is not None:
+            plain += 1
+            print(f"  ordinary alarm: {text!r} -> {given}")
+    for name, (c, n) in per_tier.items():
+        print(f"{name}: {c}/{n} = {c / n:.3f}")
+    alarms = sum(c for c, _ in kinds.values())
+    print(f"look-alike alarms: {alarms}/{len(look_rows)} = {alarms / len(look_rows):.3f}")
+    print("  by kind: " + ", ".join(f"{k} {c}/{n}" for k, (c, n) in sorted(kinds.items())))
+    print(f"ordinary alarms: {plain}/{len(ordinary_rows)} = {plain / len(ordinary_rows):.3f}")
 
 
 if __name__ == "__main__":
