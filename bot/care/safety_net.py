@@ -31,6 +31,7 @@ TOP_K = 2
 # the middle of a long story isn't averaged away; at most this many pieces are encoded.
 MAX_PIECES = 48
 PIECE_WORDS = 30
+_SHORT_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\s+(?:also|btw|oh and|and also)\s+", re.I)
 _SENTENCE_RE = re.compile(r"(?<=[.!?\n;])\s+|\s+(?:but|and then|also|btw|oh and|plus)\s+", re.I)
 
 
@@ -65,9 +66,12 @@ def pieces(text: str) -> list[str]:
     """
     text = " ".join(text.split())
     if len(text.split()) <= PIECE_WORDS:
-        # A short message is read whole: cutting "..., but nothing has come" into a
-        # fragment of its own makes an ordinary sentence sound hopeless.
-        return [text]
+        # A short message is read whole, and also by sentence ("when is my next check up?
+        # also my bones ache"), but never cut at "but": "..., but nothing has come" on its
+        # own makes an ordinary sentence sound hopeless. (Chosen on validation: team soon
+        # 89 -> 90 of 91, no more alarms.)
+        parts = [p for p in _SHORT_SPLIT_RE.split(text) if p and len(p.split()) >= 4]
+        return [text, *parts] if len(parts) > 1 else [text]
     runs: list[str] = []
     for sentence in _SENTENCE_RE.split(text):
         words = (sentence or "").split()
@@ -103,6 +107,9 @@ class SafetyNet:
         # Crisis language needs a clearer lead over ordinary questions: short appointment
         # questions sit close to crisis phrasings that mention appointments.
         self.crisis_margin = float(semantic.get("crisis_margin", self.margin))
+        # A symptom category must not trail ordinary questions by more than this: "when is my
+        # next check up?" sat near an anchor about "a new thing since my last check up".
+        self.ordinary_margin = float(semantic.get("ordinary_margin", -9.0))
         # A rule flag is set aside when the message is this much closer to the look-alikes
         # (past, resolved, how-to...) than to any red-flag category; never for crisis.
         self.suppress = float(semantic.get("suppress", 9.0))
@@ -161,12 +168,13 @@ class SafetyNet:
             best[name], best_piece[name] = float(top[i]), i
         negative_top = _top_mean(vectors @ self._negatives.T)
         leader = max(best, key=best.get)
+        piece = best_piece[leader]
         ordinary = (
-            float(_top_mean(vectors @ self._ordinary.T).max())
+            float(_top_mean(vectors[piece : piece + 1] @ self._ordinary.T)[0])
             if self._ordinary is not None
             else -1.0
         )
-        return best, float(negative_top[best_piece[leader]]), ordinary
+        return best, float(negative_top[piece]), ordinary
 
     def check(self, text: str) -> NetResult:
         """The most urgent category whose anchors this message is close enough to."""
@@ -187,7 +195,7 @@ class SafetyNet:
 
         def clear(name: str, score: float) -> bool:
             if self._tiers[name] != "crisis":
-                return score - negative >= margin
+                return score - negative >= margin and score - ordinary >= self.ordinary_margin
             return score - max(negative, ordinary) >= self.crisis_margin
 
         flagged = [

@@ -107,3 +107,14 @@ def test_crisis_with_a_physical_emergency_sends_both_key_lines():
 def test_a_child_burning_up_gets_the_act_now_answer(net):
     result = net.check("my daughter is burning up")
     assert result.tier == "act_now" and result.category == "fever"
+
+
+def test_an_appointment_question_is_not_a_symptom(net):
+    # It sits near a persistent_new anchor ("a new thing since my last check up") but much
+    # nearer ordinary questions (ordinary_margin).
+    assert net.check("when is my next check up?").tier is None
+
+
+def test_a_symptom_after_an_appointment_question_is_read_on_its_own(net):
+    result = net.check("when is my next check up? also my bones have been aching for 3 weeks")
+    assert result.tier == "team_soon" and result.category == "bone_pain"
