@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         120, description="how long the channel's signed identity claim is good for"
     )
     retention_days: int = Field(30, description="`bot purge` removes conversations older than this")
+    tracker_cache_size: int = Field(
+        256, description="conversations whose events a Rasa process keeps between turns (0: off)"
+    )
+    tracker_cache_seconds: float = Field(
+        900, description="how long an idle conversation's events stay in a Rasa process's memory"
+    )
     message_id_ttl_seconds: int = Field(
         86400, description="how long a client message id's reply is kept to answer a retry"
     )
