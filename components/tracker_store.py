@@ -138,14 +138,14 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
     def _retrieve_session(self, sender_id: str) -> DialogueStateTracker | None:
         kept = self._take_kept(sender_id)
         with self.session_scope() as session:
-            if kept is not None and self.domain:
-                if self._stored_state(session, sender_id) == (kept.newest_id, kept.total):
-                    tracker = DialogueStateTracker.from_events(
-                        sender_id, kept.events, self.domain.slots
-                    )
-                    self._hand_out(tracker, len(kept.events))
-                    self._keep(sender_id, kept)
-                    return tracker
+            unchanged = kept is not None and self.domain
+            if unchanged and self._stored_state(session, sender_id) == (kept.newest_id, kept.total):
+                tracker = DialogueStateTracker.from_events(
+                    sender_id, kept.events, self.domain.slots
+                )
+                self._hand_out(tracker, len(kept.events))
+                self._keep(sender_id, kept)
+                return tracker
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
             newest, total = self._stored_state(session, sender_id)
         if not self.domain or not rows:
