@@ -146,8 +146,10 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
                 self._hand_out(tracker, len(kept.events))
                 self._keep(sender_id, kept)
                 return tracker
-            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+            # The key is read before the rows: a write landing in between then makes the key
+            # older than the kept events, so the next turn reads afresh instead of reusing them.
             newest, total = self._stored_state(session, sender_id)
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
         if not self.domain or not rows:
             return None
         tracker = DialogueStateTracker.from_dict(
@@ -186,9 +188,13 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
                 stored = self._event_query(
                     session, sender_id, fetch_events_from_all_sessions=False
                 ).count()
+            # As on reading: the key comes from what was stored before plus this save's own
+            # rows, so another process's write in between can only make it not match.
+            newest, total = self._stored_state(session, sender_id)
+            added = []
             for event in events[stored:]:
                 data = event.as_dict()
-                session.add(
+                added.append(
                     self.SQLEvent(
                         sender_id=sender_id,
                         type_name=event.type_name,
@@ -198,8 +204,10 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
                         data=json.dumps(data),
                     )
                 )
+            session.add_all(added)
             session.flush()
-            newest, total = self._stored_state(session, sender_id)
+            if added:
+                newest, total = added[-1].id, total + len(added)
             session.commit()
         self._hand_out(tracker, len(events))
         self._keep(sender_id, KeptEvents(session_events(events), newest, total, time.monotonic()))
