@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
 
+from bot import clock
 from bot.care.requests import file_callback, mark_done
 from bot.storage.demo import seed_demo
 from bot.storage.figures import mask, service_figures, week_of
@@ -44,7 +45,9 @@ def add(session, table, sender, type_name, when, intent=None, data=None) -> None
     )
 
 
-def test_counts_per_week_masked_fallbacks_checklists_and_requests(session) -> None:
+def test_counts_per_week_masked_fallbacks_checklists_and_requests(session, monkeypatch) -> None:
+    # Requests are stamped by the clock: pin it, or the test fails once the wall clock passes NOW.
+    monkeypatch.setattr(clock, "now", lambda: NOW)
     seed_demo(session, NOW)
     table = events_table(session)
     last_week = NOW - timedelta(days=7)
