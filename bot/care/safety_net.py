@@ -125,17 +125,29 @@ class SafetyNet:
             self._categories.append(name)
             self._tiers[name] = spec["tier"]
             blocks.append(list(spec["anchors"]))
-        negatives = [p for group in anchors.get("lookalikes", {}).values() for p in group]
+        # Negated look-alikes are the rules' business, not the net's: the encoder does not
+        # scope negation, so "no temperature but my nose has been bleeding for an hour" sat
+        # nearest "no temperature, no bleeding, just a bit of a cold" and lost its flag. The
+        # rules scope "no" to its clause, and a negation they find keeps the net quiet.
+        negatives = [
+            p
+            for kind, group in anchors.get("lookalikes", {}).items()
+            if kind != "negated"
+            for p in group
+        ]
         negatives += list(anchors.get("general_followup", []))
         # Ordinary follow-up questions from the intent model's own training data: crisis
         # language must also be clear of these ("why is follow-up important after leukaemia"
         # sat nearer a crisis phrasing that mentions appointments than any look-alike).
         ordinary = anchors.get("ordinary_questions") or {}
+        folder = PROJECT_ROOT / ordinary.get("from", "data")
         texts = ordinary_questions(
-            PROJECT_ROOT / ordinary.get("from", "data"),
-            ordinary.get("intents") or [],
-            int(ordinary.get("per_intent", 0)),
+            folder, ordinary.get("intents") or [], int(ordinary.get("per_intent", 0))
         )
+        # Everyday unrelated requests count as ordinary too: "check the weather for me" sat
+        # nearer a fever anchor than any look-alike, and "breathing exercises for stress"
+        # nearer breathing trouble.
+        texts += ordinary_questions(folder, ["out_of_scope"], int(ordinary.get("unrelated", 0)))
         # All reference texts in one list, so their vectors are one stored file.
         every = [t for block in blocks for t in block] + negatives + texts
         stored = getattr(encoder, "encode_stored", encoder.encode)

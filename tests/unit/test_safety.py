@@ -452,3 +452,24 @@ def test_pipeline_without_lemmas_is_refused(terms: dict) -> None:
 def test_framing_says_when_a_symptom_is_not_happening_now(screener, text, framing):
     result = screener.screen(text)
     assert result.is_flagged and result.framing == framing
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("my son had a fit", True),
+        ("she is fitting", True),
+        ("he started fitting again", True),
+        ("she went limp in my arms", True),
+        ("he's gone all limp", True),
+        ("mum is slurring her words", True),
+        # "fit" and "limp" in their everyday senses
+        ("does this coat fit", False),
+        ("best family car that fits a big buggy", False),
+        ("fitting the new car seat tomorrow", False),
+        ("my dog has a limp", False),
+        ("walking with a limp since I twisted my ankle at football", False),
+    ],
+)
+def test_fits_and_limp_only_as_a_state(screener: Screener, text: str, flagged: bool) -> None:
+    assert screener.screen(text).is_flagged is flagged

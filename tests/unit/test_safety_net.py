@@ -37,6 +37,9 @@ def test_lay_phrasings_are_flagged_in_their_tier(net, text, tier):
         "how often will my check ups be now I've finished treatment",
         "can my mum sit in on the video call with me",
         "what's the weather like in Leeds tomorrow",
+        # unrelated requests are ordinary too (ordinary_questions: unrelated)
+        "how to get my kids to sleep earlier",
+        "write a cover letter for me",
     ],
 )
 def test_ordinary_questions_are_not_flagged(net, text):
@@ -118,3 +121,14 @@ def test_an_appointment_question_is_not_a_symptom(net):
 def test_a_symptom_after_an_appointment_question_is_read_on_its_own(net):
     result = net.check("when is my next check up? also my bones have been aching for 3 weeks")
     assert result.tier == "team_soon" and result.category == "bone_pain"
+
+
+def test_a_negation_in_another_clause_does_not_set_a_flag_aside(net):
+    # The encoder reads "no temperature ... bleeding" as close to a negated look-alike; the
+    # rules scope "no" to its clause, so negated look-alikes are not the net's counterweight.
+    from bot.care.safety import get_screener
+
+    text = "no temperature but my nose has been bleeding for an hour"
+    screening = get_screener().screen(text)
+    result = decide(screening, net.check(text), net.suppress, is_short(text), net.framed)
+    assert result.tier == "act_now"
