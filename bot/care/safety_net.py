@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import yaml
@@ -48,6 +48,16 @@ class NetResult:
 
 
 NOTHING = NetResult(None, None, 0.0, 0.0)
+
+
+class Ordinary(NamedTuple):
+    """How close a message is to ordinary follow-up questions and to unrelated requests."""
+
+    questions: float = -1.0
+    unrelated: float = -1.0
+
+
+NOT_EVERYDAY = Ordinary()
 
 
 # How much closer than any act-now category crisis language must be to get the crisis answer
@@ -147,9 +157,9 @@ class SafetyNet:
         # Everyday unrelated requests count as ordinary too: "check the weather for me" sat
         # nearer a fever anchor than any look-alike, and "breathing exercises for stress"
         # nearer breathing trouble.
-        texts += ordinary_questions(folder, ["out_of_scope"], int(ordinary.get("unrelated", 0)))
+        unrelated = ordinary_questions(folder, ["out_of_scope"], int(ordinary.get("unrelated", 0)))
         # All reference texts in one list, so their vectors are one stored file.
-        every = [t for block in blocks for t in block] + negatives + texts
+        every = [t for block in blocks for t in block] + negatives + texts + unrelated
         stored = getattr(encoder, "encode_stored", encoder.encode)
         vectors = np.asarray(stored(every), dtype=np.float32)
         starts = np.cumsum([0] + [len(b) for b in blocks])
@@ -161,15 +171,19 @@ class SafetyNet:
         self._slices = [slice(int(e - len(b)), int(e)) for e, b in zip(ends, blocks, strict=True)]
         rest = int(starts[-1])
         self._negatives = vectors[rest : rest + len(negatives)]
-        self._ordinary = vectors[rest + len(negatives) :] if texts else None
+        rest += len(negatives)
+        self._ordinary = vectors[rest : rest + len(texts)] if texts else None
+        rest += len(texts)
+        self._unrelated = vectors[rest:] if unrelated else None
 
     def tier_of(self, category: str) -> str:
         """The tier a category belongs to."""
         return self._tiers[category]
 
-    def scores(self, text: str) -> tuple[dict[str, float], float, float]:
+    def scores(self, text: str) -> tuple[dict[str, float], float, Ordinary]:
         """Each category's best score over the message's pieces, the look-alike score for the
-        piece that scored best, and the best score against ordinary questions."""
+        piece that scored best, and its best scores against ordinary questions and unrelated
+        requests."""
         vectors = self._encoder.encode(pieces(text))
         sims = vectors @ self._anchors.T
         best: dict[str, float] = {}
@@ -181,11 +195,12 @@ class SafetyNet:
         negative_top = _top_mean(vectors @ self._negatives.T)
         leader = max(best, key=best.get)
         piece = best_piece[leader]
-        ordinary = (
-            float(_top_mean(vectors[piece : piece + 1] @ self._ordinary.T)[0])
-            if self._ordinary is not None
-            else -1.0
-        )
+        lead = vectors[piece : piece + 1]
+
+        def closest(rows: np.ndarray | None) -> float:
+            return float(_top_mean(lead @ rows.T)[0]) if rows is not None else -1.0
+
+        ordinary = Ordinary(closest(self._ordinary), closest(self._unrelated))
         return best, float(negative_top[piece]), ordinary
 
     def check(self, text: str) -> NetResult:
@@ -201,14 +216,19 @@ class SafetyNet:
         negative: float,
         thresholds: dict[str, float],
         margin: float,
-        ordinary: float = -1.0,
+        ordinary: Ordinary = NOT_EVERYDAY,
     ) -> NetResult:
         """Apply thresholds to scores (split out so tuning can try many thresholds)."""
+        # A symptom must not trail ordinary questions or unrelated requests by much ("breathing
+        # exercises for stress"). Crisis language must lead ordinary questions but not unrelated
+        # requests: a plan told as travel ("which train doesn't stop at our station") sits near
+        # real travel requests. (Chosen on validation: crisis 39 -> 40 of 41.)
+        everyday = max(ordinary.questions, ordinary.unrelated)
 
         def clear(name: str, score: float) -> bool:
             if self._tiers[name] != "crisis":
-                return score - negative >= margin and score - ordinary >= self.ordinary_margin
-            return score - max(negative, ordinary) >= self.crisis_margin
+                return score - negative >= margin and score - everyday >= self.ordinary_margin
+            return score - max(negative, ordinary.questions) >= self.crisis_margin
 
         flagged = [
             (name, score)

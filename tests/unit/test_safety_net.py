@@ -39,7 +39,7 @@ def test_lay_phrasings_are_flagged_in_their_tier(net, text, tier):
         "what's the weather like in Leeds tomorrow",
         # unrelated requests are ordinary too (ordinary_questions: unrelated)
         "how to get my kids to sleep earlier",
-        "write a cover letter for me",
+        "yoga breathing techniques for beginners",
     ],
 )
 def test_ordinary_questions_are_not_flagged(net, text):
