@@ -473,3 +473,19 @@ def test_framing_says_when_a_symptom_is_not_happening_now(screener, text, framin
 )
 def test_fits_and_limp_only_as_a_state(screener: Screener, text: str, flagged: bool) -> None:
     assert screener.screen(text).is_flagged is flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("i have nothing left to live for", True),
+        ("honestly not much to live for these days", True),
+        ("not sure ill still be here by the next check up", True),
+        ("doubt i'll be alive by christmas", True),
+        # the same words about diaries and hobbies
+        ("not sure I'll be around next week, I might be away", False),
+        ("I live for the weekend", False),
+    ],
+)
+def test_quiet_crisis_phrasings(screener: Screener, text: str, flagged: bool) -> None:
+    assert (screener.screen(text).category == CRISIS) is flagged
