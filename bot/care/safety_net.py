@@ -45,9 +45,19 @@ class NetResult:
     margin: float
     # "crisis" when crisis language was nearly as close as the act-now category chosen.
     also: str | None = None
+    # The margin over the look-alikes other than negated ones, for setting a rule flag aside
+    # (bot/care/triage.py): the rules scope negation, the encoder cannot. None: `margin`.
+    aside: float | None = None
 
 
 NOTHING = NetResult(None, None, 0.0, 0.0)
+
+
+class Lookalikes(NamedTuple):
+    """How close a message is to the look-alikes: all of them, and all but the negated ones."""
+
+    closest: float = -1.0
+    not_negated: float = -1.0
 
 
 class Ordinary(NamedTuple):
@@ -135,17 +145,15 @@ class SafetyNet:
             self._categories.append(name)
             self._tiers[name] = spec["tier"]
             blocks.append(list(spec["anchors"]))
-        # Negated look-alikes are the rules' business, not the net's: the encoder does not
-        # scope negation, so "no temperature but my nose has been bleeding for an hour" sat
-        # nearest "no temperature, no bleeding, just a bit of a cold" and lost its flag. The
-        # rules scope "no" to its clause, and a negation they find keeps the net quiet.
-        negatives = [
-            p
-            for kind, group in anchors.get("lookalikes", {}).items()
-            if kind != "negated"
-            for p in group
-        ]
+        groups = anchors.get("lookalikes", {})
+        negatives = [p for group in groups.values() for p in group]
+        # Negated look-alikes weigh against the net's own flags but never set a rule flag
+        # aside: the encoder does not scope negation, so "no temperature but my nose has been
+        # bleeding for an hour" sat nearest "no temperature, no bleeding, just a bit of a
+        # cold". The rules scope "no" to its clause.
+        not_negated = [kind != "negated" for kind, group in groups.items() for _ in group]
         negatives += list(anchors.get("general_followup", []))
+        not_negated += [True] * (len(negatives) - len(not_negated))
         # Ordinary follow-up questions from the intent model's own training data: crisis
         # language must also be clear of these ("why is follow-up important after leukaemia"
         # sat nearer a crisis phrasing that mentions appointments than any look-alike).
@@ -171,6 +179,7 @@ class SafetyNet:
         self._slices = [slice(int(e - len(b)), int(e)) for e, b in zip(ends, blocks, strict=True)]
         rest = int(starts[-1])
         self._negatives = vectors[rest : rest + len(negatives)]
+        self._not_negated = np.asarray(not_negated, dtype=bool)
         rest += len(negatives)
         self._ordinary = vectors[rest : rest + len(texts)] if texts else None
         rest += len(texts)
@@ -180,7 +189,7 @@ class SafetyNet:
         """The tier a category belongs to."""
         return self._tiers[category]
 
-    def scores(self, text: str) -> tuple[dict[str, float], float, Ordinary]:
+    def scores(self, text: str) -> tuple[dict[str, float], Lookalikes, Ordinary]:
         """Each category's best score over the message's pieces, the look-alike score for the
         piece that scored best, and its best scores against ordinary questions and unrelated
         requests."""
@@ -192,7 +201,9 @@ class SafetyNet:
             top = _top_mean(sims[:, rows])
             i = int(np.argmax(top))
             best[name], best_piece[name] = float(top[i]), i
-        negative_top = _top_mean(vectors @ self._negatives.T)
+        negative_sims = vectors @ self._negatives.T
+        negative_top = _top_mean(negative_sims)
+        negative_kept = _top_mean(negative_sims[:, self._not_negated])
         leader = max(best, key=best.get)
         piece = best_piece[leader]
         lead = vectors[piece : piece + 1]
@@ -201,7 +212,8 @@ class SafetyNet:
             return float(_top_mean(lead @ rows.T)[0]) if rows is not None else -1.0
 
         ordinary = Ordinary(closest(self._ordinary), closest(self._unrelated))
-        return best, float(negative_top[piece]), ordinary
+        negative = Lookalikes(float(negative_top[piece]), float(negative_kept[piece]))
+        return best, negative, ordinary
 
     def check(self, text: str) -> NetResult:
         """The most urgent category whose anchors this message is close enough to."""
@@ -213,7 +225,7 @@ class SafetyNet:
     def judge(
         self,
         best: dict[str, float],
-        negative: float,
+        lookalikes: Lookalikes,
         thresholds: dict[str, float],
         margin: float,
         ordinary: Ordinary = NOT_EVERYDAY,
@@ -224,6 +236,7 @@ class SafetyNet:
         # requests: a plan told as travel ("which train doesn't stop at our station") sits near
         # real travel requests. (Chosen on validation: crisis 39 -> 40 of 41.)
         everyday = max(ordinary.questions, ordinary.unrelated)
+        negative, kept = lookalikes
 
         def clear(name: str, score: float) -> bool:
             if self._tiers[name] != "crisis":
@@ -237,7 +250,8 @@ class SafetyNet:
         ]
         if not flagged:
             leader = max(best, key=best.get)
-            return NetResult(None, None, best[leader], best[leader] - negative)
+            score = best[leader]
+            return NetResult(None, None, score, score - negative, aside=score - kept)
         # The closest category decides ("my daughter is burning up" is nearer fever than
         # self-harm); the rules, which run beside the net, still catch explicit crisis words.
         name, score = max(flagged, key=lambda f: f[1])
@@ -247,8 +261,10 @@ class SafetyNet:
             urgent = [f for f in flagged if self._tiers[f[0]] == "act_now"]
             if urgent and score - max(f[1] for f in urgent) < CRISIS_LEAD:
                 name, score = max(urgent, key=lambda f: f[1])
-                return NetResult(name, "act_now", score, score - negative, also="crisis")
-        return NetResult(name, self._tiers[name], score, score - negative)
+                return NetResult(
+                    name, "act_now", score, score - negative, also="crisis", aside=score - kept
+                )
+        return NetResult(name, self._tiers[name], score, score - negative, aside=score - kept)
 
 
 def ordinary_questions(folder: Path, intents: list[str], per_intent: int) -> list[str]:

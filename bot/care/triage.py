@@ -65,8 +65,10 @@ def decide(
     """
     by_rules = rules_tier(screening)
     if by_rules not in (None, "crisis") and short and net is not None:
-        looks_alike = net.tier is None and net.margin <= -suppress
-        if looks_alike or (screening.framing and net.margin <= framed):
+        # Negated look-alikes are left out here (NetResult.aside): the rules scope negation.
+        aside = net.margin if net.aside is None else net.aside
+        looks_alike = net.tier is None and aside <= -suppress
+        if looks_alike or (screening.framing and aside <= framed):
             return Triage(None, ",".join(screening.signals), "set_aside")
     by_net = None if net is None or screening.discounted else net.tier
     if by_rules is None and by_net is None:

@@ -132,3 +132,19 @@ def test_a_negation_in_another_clause_does_not_set_a_flag_aside(net):
     screening = get_screener().screen(text)
     result = decide(screening, net.check(text), net.suppress, is_short(text), net.framed)
     assert result.tier == "act_now"
+
+
+def test_set_aside_reads_the_margin_without_negated_lookalikes():
+    # Near a negated look-alike only: the net's own margin is low, but a rule flag stands.
+    fever = Screening(category="urgent", signals=("fever",))
+    near_negated = NetResult(None, None, 0.5, -0.3, aside=0.05)
+    assert decide(fever, near_negated, suppress=0.1, short=True).tier == "act_now"
+    assert decide(fever, NetResult(None, None, 0.5, -0.3), suppress=0.1).tier is None
+
+
+@pytest.mark.parametrize(
+    "text", ["not had any fevers since clinic, feeling fine", "no temps, no bruises, eating well"]
+)
+def test_negated_lookalikes_still_keep_the_net_quiet(net, text):
+    # Without the negated look-alikes among its counterweights the net flags both.
+    assert net.check(text).tier is None
