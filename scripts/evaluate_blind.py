@@ -44,8 +44,10 @@ def caught(wanted: str, tier: str | None) -> bool:
     return tier != "crisis" and URGENCY[tier] >= URGENCY[wanted]
 
 
-async def run(model: Path, show: bool) -> dict:
-    """Parse both blind sets and return the figures."""
+async def run(
+    model: Path, show: bool, nlu_set: Path = NLU_TEST, safety_set: Path = SAFETY_TEST
+) -> dict:
+    """Parse both sets (the blind test sets unless told) and return the figures."""
     import logging
 
     from rasa.core.agent import Agent
@@ -55,8 +57,8 @@ async def run(model: Path, show: bool) -> dict:
     configure_structlog(logging.WARNING)
     logging.getLogger().setLevel(logging.WARNING)
     agent = Agent.load(str(model))
-    nlu = yaml.safe_load(NLU_TEST.read_text())
-    safety = yaml.safe_load(SAFETY_TEST.read_text())
+    nlu = yaml.safe_load(nlu_set.read_text())
+    safety = yaml.safe_load(safety_set.read_text())
     figures: dict = {}
     misses: list[str] = []
 
@@ -143,13 +145,27 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "blind.json")
     parser.add_argument("--show-misses", action="store_true", help="print every miss (a look)")
+    parser.add_argument(
+        "--sets",
+        choices=("test", "validation_2"),
+        default="test",
+        help="validation_2: the second validation sets, the same way (misses may be read)",
+    )
     args = parser.parse_args()
-    figures = asyncio.run(run(args.model, args.show_misses))
+    if args.sets == "test":
+        sets = (NLU_TEST, SAFETY_TEST)
+    else:
+        sets = (ROOT / "tests/nlu/validation_2.yml", ROOT / "tests/safety/validation_2.yml")
+    figures = asyncio.run(run(args.model, args.show_misses, *sets))
 
     def pct(pair: list[int]) -> str:
         return f"{pair[0]}/{pair[1]} = {pair[0] / pair[1]:.1%}"
 
-    print("Blind test sets (never trained or tuned on)")
+    print(
+        "Blind test sets (never trained or tuned on)"
+        if args.sets == "test"
+        else "Second validation sets (never trained on)"
+    )
     print(f"  in-scope answered right: {pct(figures['nlu']['in_scope'])} (target >= 97%)")
     print(f"  unrelated declined:      {pct(figures['nlu']['unrelated_declined'])} (target >= 97%)")
     for tier, pair in sorted(figures["safety"]["per_tier"].items()):

@@ -11,6 +11,8 @@ FROZEN = {
     "tests/nlu/validation.yml": "eda4bfc1c6174beeaa8ce22cba93f82fdf72febad9ce352e8bd830bdf7190783",
     "tests/safety/blind_test.yml": "7f993e29f48ddae342ab9a8ecba9650310108bdd901816594d46fc08f6fd147c",  # noqa: E501
     "tests/safety/validation.yml": "fc9ac00a8ea8fc9d841a899b09212ac70f2713940173e78fb2ba074c21ef4dc7",  # noqa: E501
+    "tests/nlu/validation_2.yml": "d3a5ed733f0fd9bcbc80777c0d598c7d10046cc256eae171ec5d962588636109",  # noqa: E501
+    "tests/safety/validation_2.yml": "ec44fc07955f5867ec481a8cbc8c5b582468b597fbe75fbebcfd422f5debbe86",  # noqa: E501
 }
 
 
