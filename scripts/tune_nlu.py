@@ -120,13 +120,17 @@ def main() -> None:
     parser.add_argument("--cv", action="store_true", help="5-fold CV with the chosen settings")
     parser.add_argument("--grid", action="store_true", help="try a grid of settings")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--set", choices=("1", "2"), default="1", help="which validation set (2: validation_2.yml)"
+    )
     args = parser.parse_args()
+    validation = VALIDATION if args.set == "1" else VALIDATION.with_name("validation_2.yml")
 
     encoder = get_encoder()
     texts, labels = training_examples()
     vectors = encoder.encode(texts)
     lemmas = lemmatise(texts)
-    val_texts, wanted = labelled_set(VALIDATION)
+    val_texts, wanted = labelled_set(validation)
     val_vectors = encoder.encode(val_texts)
     val_lemmas = lemmatise(val_texts)
     print(f"training examples: {len(texts)}; validation messages: {len(val_texts)}")

@@ -46,12 +46,18 @@ def main() -> None:
         action="store_true",
         help="score only the thresholds in content/safety_anchors.yml; list validation misses",
     )
+    parser.add_argument(
+        "--set", choices=("1", "2"), default="1", help="which validation sets (2: validation_2.yml)"
+    )
     args = parser.parse_args()
+    suffix = "" if args.set == "1" else "_2"
+    safety_validation = SAFETY_VALIDATION.with_name(f"validation{suffix}.yml")
+    nlu_validation = NLU_VALIDATION.with_name(f"validation{suffix}.yml")
 
     from bot.care import triage  # the same decision the screen makes
 
-    data = yaml.safe_load(SAFETY_VALIDATION.read_text())
-    nlu = yaml.safe_load(NLU_VALIDATION.read_text())
+    data = yaml.safe_load(safety_validation.read_text())
+    nlu = yaml.safe_load(nlu_validation.read_text())
     flags = [(e["text"], e["tier"]) for e in data["flag"]]
     lookalikes = [e["text"] for e in data["lookalike"]]
     ordinary = [e["text"] for e in nlu["in_scope"] + nlu["out_of_scope"]]

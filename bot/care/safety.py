@@ -502,7 +502,8 @@ class Screener:
             signals=tuple(sorted(found)),
             about_someone_else=bool(self._someone_else(doc)),
             discounted=tuple(sorted(discounted - set(found))),
-            framing=self._framing_of(doc) if found else None,
+            # Read even with no rule signal: the net's team-soon flags use it (bot/care/triage).
+            framing=self._framing_of(doc),
         )
         if result.is_flagged:
             log.info(

@@ -489,3 +489,23 @@ def test_fits_and_limp_only_as_a_state(screener: Screener, text: str, flagged: b
 )
 def test_quiet_crisis_phrasings(screener: Screener, text: str, flagged: bool) -> None:
     assert (screener.screen(text).category == CRISIS) is flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("dad is so confused, doesn't recognise the kitchen", URGENT),
+        ("bit confused, is my appointment on the 4th or the 5th", None),
+        ("she has been cutting herself again", CRISIS),
+        ("he scratched himself on a bramble", None),
+        ("part of me is hoping the cancer comes back", CRISIS),
+        ("i just feel like there's no point to me", CRISIS),
+    ],
+)
+def test_third_person_and_oblique_phrasings(screener: Screener, text: str, category) -> None:
+    assert screener.screen(text).category == category
+
+
+def test_framing_is_read_without_a_rule_signal(screener: Screener) -> None:
+    assert screener.screen("my knees used to ache back then").framing == "past"
+    assert screener.screen("more tired than i was on chemo").framing is None

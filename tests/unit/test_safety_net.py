@@ -148,3 +148,18 @@ def test_set_aside_reads_the_margin_without_negated_lookalikes():
 def test_negated_lookalikes_still_keep_the_net_quiet(net, text):
     # Without the negated look-alikes among its counterweights the net flags both.
     assert net.check(text).tier is None
+
+
+def test_a_framed_short_message_sets_aside_the_nets_team_soon_flag_only():
+    past = Screening(category=None, signals=(), framing="past")
+    aches = NetResult("bone_pain", "team_soon", 0.62, 0.05)
+    assert decide(past, aches, framed=0.1, short=True).found_by == "set_aside"
+    assert decide(past, aches, framed=0.1, short=False).tier == "team_soon"
+    fever = NetResult("fever", "act_now", 0.62, 0.05)
+    assert decide(past, fever, framed=0.1, short=True).tier == "act_now"
+
+
+def test_a_framed_rule_flag_stands_when_the_net_says_act_now():
+    # "finished treatment last year" frames the treatment, not tonight's fever.
+    fever = Screening(category="urgent", signals=("fever",), framing="past")
+    assert decide(fever, NetResult("fever", "act_now", 0.6, 0.02), framed=0.1).tier == "act_now"
