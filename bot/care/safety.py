@@ -518,7 +518,16 @@ class Screener:
     # -- matching ----------------------------------------------------------
 
     def _framing_of(self, doc: Doc) -> str | None:
-        kinds = {self._nlp.vocab.strings[match_id] for match_id, _, _ in self._framing(doc)}
+        found = [(self._nlp.vocab.strings[m], start, end) for m, start, end in self._framing(doc)]
+        # "Finished treatment last year" dates the treatment, not the symptom: past words
+        # inside a `treatment_over` phrase don't frame the message.
+        over = [(start, end) for kind, start, end in found if kind == "treatment_over"]
+        kinds = {
+            kind
+            for kind, start, end in found
+            if kind != "treatment_over"
+            and not (kind == "past" and any(a <= start and end <= b for a, b in over))
+        }
         if "present" in kinds:
             return None
         return next((k for k in ("resolved", "past", "question") if k in kinds), None)

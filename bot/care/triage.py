@@ -59,8 +59,8 @@ def decide(
     A symptom flag from the rules is set aside (the patient gets information, which still
     says what to do if it happens now) in a short message when either the net finds it much
     closer to the look-alikes than to any red flag (by `suppress`), or the words say it isn't
-    happening now (past, resolved, a how-to question), the net does not itself say act now,
-    and it finds the message no closer to a red flag than `framed`. The net's own team-soon
+    happening now (past, resolved, a how-to question) and the net finds it no closer to a red
+    flag than `framed`. The net's own team-soon
     flags are set aside on the same words. Crisis flags are never set aside, and neither is
     anything in a long message (`short` false), where a past symptom and a new one can sit
     side by side.
@@ -70,7 +70,7 @@ def decide(
         # Negated look-alikes are left out here (NetResult.aside): the rules scope negation.
         aside = net.margin if net.aside is None else net.aside
         looks_alike = net.tier is None and aside <= -suppress
-        if looks_alike or (screening.framing and net.tier != "act_now" and aside <= framed):
+        if looks_alike or (screening.framing and aside <= framed):
             return Triage(None, ",".join(screening.signals), "set_aside")
     by_net = None if net is None or screening.discounted else net.tier
     if (

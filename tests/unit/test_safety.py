@@ -509,3 +509,21 @@ def test_third_person_and_oblique_phrasings(screener: Screener, text: str, categ
 def test_framing_is_read_without_a_rule_signal(screener: Screener) -> None:
     assert screener.screen("my knees used to ache back then").framing == "past"
     assert screener.screen("more tired than i was on chemo").framing is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "shaking with nerves before my driving test",
+        "out of breath from laughing at my little brother",
+        "the gas bill makes me want to throw up",
+        "collapsed into bed after a double shift",
+    ],
+)
+def test_everyday_figures_of_speech(screener: Screener, text: str) -> None:
+    assert not screener.screen(text).is_flagged
+
+
+def test_couldnt_keep_anything_down_is_not_a_present_word(screener: Screener) -> None:
+    assert screener.screen("couldn't keep anything down during induction").framing == "past"
+    assert screener.screen("i keep being sick, it started during induction").framing is None

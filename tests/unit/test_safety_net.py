@@ -159,7 +159,10 @@ def test_a_framed_short_message_sets_aside_the_nets_team_soon_flag_only():
     assert decide(past, fever, framed=0.1, short=True).tier == "act_now"
 
 
-def test_a_framed_rule_flag_stands_when_the_net_says_act_now():
-    # "finished treatment last year" frames the treatment, not tonight's fever.
-    fever = Screening(category="urgent", signals=("fever",), framing="past")
-    assert decide(fever, NetResult("fever", "act_now", 0.6, 0.02), framed=0.1).tier == "act_now"
+def test_when_treatment_ended_does_not_frame_the_symptom():
+    # "finished treatment last year" dates the treatment, not tonight's fever.
+    from bot.care.safety import get_screener
+
+    screener = get_screener()
+    assert screener.screen("temp 38.6 tonight, he finished treatment last year").framing is None
+    assert screener.screen("I had a fever during chemo last year").framing == "past"
