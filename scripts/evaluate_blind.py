@@ -143,7 +143,9 @@ def main() -> None:
     """Print the headline figures; write them all as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")
-    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "blind.json")
+    parser.add_argument(
+        "--json", type=Path, help="default docs/results/blind.json (validation-2.json for --sets)"
+    )
     parser.add_argument("--show-misses", action="store_true", help="print every miss (a look)")
     parser.add_argument(
         "--sets",
@@ -157,6 +159,9 @@ def main() -> None:
     else:
         sets = (ROOT / "tests/nlu/validation_2.yml", ROOT / "tests/safety/validation_2.yml")
     figures = asyncio.run(run(args.model, args.show_misses, *sets))
+    if args.json is None:
+        name = "blind.json" if args.sets == "test" else "validation-2.json"
+        args.json = ROOT / "docs" / "results" / name
 
     def pct(pair: list[int]) -> str:
         return f"{pair[0]}/{pair[1]} = {pair[0] / pair[1]:.1%}"

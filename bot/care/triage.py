@@ -60,15 +60,14 @@ def decide(
     says what to do if it happens now) in a short message when either the net finds it much
     closer to the look-alikes than to any red flag (by `suppress`), or the words say it isn't
     happening now (past, resolved, a how-to question) and the net finds it no closer to a red
-    flag than `framed`. The net's own team-soon
-    flags are set aside on the same words. Crisis flags are never set aside, and neither is
-    anything in a long message (`short` false), where a past symptom and a new one can sit
-    side by side.
+    flag than `framed`. The net's own team-soon flags are set aside on the same words. Crisis
+    flags are never set aside, and neither is anything in a long message (`short` false),
+    where a past symptom and a new one can sit side by side.
     """
     by_rules = rules_tier(screening)
+    # Negated look-alikes are left out here (NetResult.aside): the rules scope negation.
+    aside = 0.0 if net is None else net.margin if net.aside is None else net.aside
     if by_rules not in (None, "crisis") and short and net is not None:
-        # Negated look-alikes are left out here (NetResult.aside): the rules scope negation.
-        aside = net.margin if net.aside is None else net.aside
         looks_alike = net.tier is None and aside <= -suppress
         if looks_alike or (screening.framing and aside <= framed):
             return Triage(None, ",".join(screening.signals), "set_aside")
@@ -78,7 +77,7 @@ def decide(
         and by_net == "team_soon"
         and short
         and screening.framing
-        and (net.margin if net.aside is None else net.aside) <= framed
+        and aside <= framed
     ):
         # The same for the net's own team-soon flags ("used to get awful bone pain back
         # then"); never for act-now or crisis, where a miss costs more than an alarm.
