@@ -47,12 +47,17 @@ def main() -> None:
         help="score only the thresholds in content/safety_anchors.yml; list validation misses",
     )
     parser.add_argument(
-        "--set", choices=("1", "2"), default="1", help="which validation sets (2: validation_2.yml)"
+        "--set",
+        choices=("1", "2", "3"),
+        default="1",
+        help="which validation sets (2: validation_2.yml; 3: the third safety set, which has no "
+        "NLU twin, with the second NLU set as ordinary messages)",
     )
     args = parser.parse_args()
-    suffix = "" if args.set == "1" else "_2"
+    suffix = {"1": "", "2": "_2", "3": "_3"}[args.set]
     safety_validation = SAFETY_VALIDATION.with_name(f"validation{suffix}.yml")
-    nlu_validation = NLU_VALIDATION.with_name(f"validation{suffix}.yml")
+    nlu_suffix = "_2" if args.set == "3" else suffix
+    nlu_validation = NLU_VALIDATION.with_name(f"validation{nlu_suffix}.yml")
 
     from bot.care import triage  # the same decision the screen makes
 
@@ -172,7 +177,7 @@ def report_current(net, flags, lookalikes, ordinary, flag_rows, look_rows, ordin
             plain += 1
             print(f"  ordinary alarm: {text!r} -> {given}")
     for name, (c, n) in per_tier.items():
-        print(f"{name}: {c}/{n} = {c / n:.3f}")
+        print(f"{name}: {c}/{n} = {c / max(n, 1):.3f}")
     alarms = sum(c for c, _ in kinds.values())
     print(f"look-alike alarms: {alarms}/{len(look_rows)} = {alarms / len(look_rows):.3f}")
     print("  by kind: " + ", ".join(f"{k} {c}/{n}" for k, (c, n) in sorted(kinds.items())))

@@ -13,6 +13,7 @@ FROZEN = {
     "tests/safety/validation.yml": "fc9ac00a8ea8fc9d841a899b09212ac70f2713940173e78fb2ba074c21ef4dc7",  # noqa: E501
     "tests/nlu/validation_2.yml": "d3a5ed733f0fd9bcbc80777c0d598c7d10046cc256eae171ec5d962588636109",  # noqa: E501
     "tests/safety/validation_2.yml": "ec44fc07955f5867ec481a8cbc8c5b582468b597fbe75fbebcfd422f5debbe86",  # noqa: E501
+    "tests/safety/validation_3.yml": "df871210be8ce7754efa39eb4f2ecabbc2502c2be714706aa41f6b6108b15976",  # noqa: E501
 }
 
 
