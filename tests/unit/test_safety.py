@@ -527,3 +527,27 @@ def test_everyday_figures_of_speech(screener: Screener, text: str) -> None:
 def test_couldnt_keep_anything_down_is_not_a_present_word(screener: Screener) -> None:
     assert screener.screen("couldn't keep anything down during induction").framing == "past"
     assert screener.screen("i keep being sick, it started during induction").framing is None
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("i burn my leg with a lighter when it gets too much", CRISIS),
+        ("banging my head against the wall again tonight", CRISIS),
+        ("part of me thinks if i just didn't wake up that would be fine", CRISIS),
+        ("i want to just stop existing", CRISIS),
+        ("been thinking about jumping off the multi storey", CRISIS),
+        ("thought about steering into a tree on the bypass", CRISIS),
+        # the same words, everyday
+        ("thinking about jumping on the trampoline with the kids", None),
+        ("we've picked a date and booked the venue", None),
+        ("i hit my head on the door frame", None),
+        ("the car skidded and we nearly went into the barrier", None),
+    ],
+)
+def test_crisis_told_through_the_body_or_a_plan(screener: Screener, text: str, category) -> None:
+    assert screener.screen(text).category == category
+
+
+def test_having_had_leukaemia_long_ago_does_not_frame_a_symptom(screener: Screener) -> None:
+    assert screener.screen("temp 38.4, I had leukaemia as a child").framing is None
