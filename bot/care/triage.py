@@ -67,18 +67,13 @@ def decide(
     by_rules = rules_tier(screening)
     # Negated look-alikes are left out here (NetResult.aside): the rules scope negation.
     aside = 0.0 if net is None else net.margin if net.aside is None else net.aside
+    not_now = short and net is not None and bool(screening.framing) and aside <= framed
     if by_rules not in (None, "crisis") and short and net is not None:
         looks_alike = net.tier is None and aside <= -suppress
-        if looks_alike or (screening.framing and aside <= framed):
+        if looks_alike or not_now:
             return Triage(None, ",".join(screening.signals), "set_aside")
     by_net = None if net is None or screening.discounted else net.tier
-    if (
-        by_rules is None
-        and by_net == "team_soon"
-        and short
-        and screening.framing
-        and aside <= framed
-    ):
+    if by_rules is None and by_net == "team_soon" and not_now:
         # The same for the net's own team-soon flags ("used to get awful bone pain back
         # then"); never for act-now or crisis, where a miss costs more than an alarm.
         return Triage(None, net.category, "set_aside")
