@@ -125,7 +125,7 @@ class SafetyScreen(GraphComponent):
         for message in messages:
             text = message.get(TEXT) or ""
             screening = screener.screen(text)
-            result = net.check(text) if net is not None else None
+            result = net.check(text, screening.lasting) if net is not None else None
             triage = decide(
                 screening,
                 result,

@@ -84,7 +84,7 @@ def main() -> None:
 
     def decide(row, thresholds, margin, suppress, framed):
         screening, best, negative, ordinary, short = row
-        judged = net.judge(best, negative, thresholds, margin, ordinary)
+        judged = net.judge(best, negative, thresholds, margin, ordinary, screening.lasting)
         return triage.decide(screening, judged, suppress, short, framed).tier
 
     if args.current:
@@ -151,7 +151,7 @@ def report_current(net, flags, lookalikes, ordinary, flag_rows, look_rows, ordin
 
     def tier(row):
         screening, best, negative, plain, short = row
-        judged = net.judge(best, negative, net.thresholds, net.margin, plain)
+        judged = net.judge(best, negative, net.thresholds, net.margin, plain, screening.lasting)
         return triage.decide(screening, judged, net.suppress, short, net.framed).tier
 
     per_tier: dict[str, list[int]] = {t: [0, 0] for t in TIERS}

@@ -78,6 +78,9 @@ class Screening:
     # "past", "resolved" or "question" when the words say the symptom isn't happening now
     # (content/safety_terms.yml `framing`); None when they don't, or a "present" phrase is there.
     framing: str | None = None
+    # Words that say a symptom has lasted ("for weeks", "not clearing"): a lasting new symptom
+    # is one to tell the team about soon (bot/care/safety_net.py relaxes its team-soon margin).
+    lasting: bool = False
 
     @property
     def is_flagged(self) -> bool:
@@ -163,6 +166,10 @@ _WORD_TEMP_RE = re.compile(
     rf"(?:\s+point\s+(?P<dec>{_DIGIT_WORDS}|\d))?\b"
 )
 _DIGIT_POINT_RE = re.compile(r"\b(\d{2,3})\s+point\s+(\d)\b")
+# "38 point something" is at least 38.0 (chosen on the fourth validation set).
+_POINT_SOMETHING_RE = re.compile(r"\b(\d{2,3})\s+point\s+(?:something|summat|somethin|odd)\b")
+# Scots "cannae" / "canna" is "cannot", so "cannae keep a drink down" reads like "can't".
+_CANNAE_RE = re.compile(r"\b(?:cannae|canna)\b")
 # "38,4" is how many keyboards (and people) write 38.4; only numbers that look
 # like body temperatures are rewritten so "10,000" and lists stay as they are.
 _DECIMAL_COMMA_RE = re.compile(r"(?<![\d.,])(3[4-9]|4[0-4]|9[3-9]|10\d|110),(\d)(?![\d,])")
@@ -193,6 +200,8 @@ def normalise(text: str) -> str:
     text = _ELONGATED_RE.sub(r"\1\1", text)
     text = _WORD_TEMP_RE.sub(_word_temperature, text)
     text = _DIGIT_POINT_RE.sub(r"\1.\2", text)
+    text = _POINT_SOMETHING_RE.sub(r"\1.0", text)
+    text = _CANNAE_RE.sub("cannot", text)
     text = _DECIMAL_COMMA_RE.sub(r"\1.\2", text)
     text = _SEPARATOR_RE.sub(r" \1 ", text)
     return _SPACES_RE.sub(" ", text).strip()
@@ -497,13 +506,15 @@ class Screener:
         elif self._normal_reading_seen(cleaned):
             discounted.add(READING_SIGNAL)
         category = next((c for c in CATEGORIES if c in found.values()), None)
+        framing, lasting = self._framing_of(doc)
         result = Screening(
             category=category,
             signals=tuple(sorted(found)),
             about_someone_else=bool(self._someone_else(doc)),
             discounted=tuple(sorted(discounted - set(found))),
             # Read even with no rule signal: the net's team-soon flags use it (bot/care/triage).
-            framing=self._framing_of(doc),
+            framing=framing,
+            lasting=lasting,
         )
         if result.is_flagged:
             log.info(
@@ -517,7 +528,8 @@ class Screener:
 
     # -- matching ----------------------------------------------------------
 
-    def _framing_of(self, doc: Doc) -> str | None:
+    def _framing_of(self, doc: Doc) -> tuple[str | None, bool]:
+        """The framing kind (past, resolved, question or None) and whether a symptom lasts."""
         found = [(self._nlp.vocab.strings[m], start, end) for m, start, end in self._framing(doc)]
         # "Finished treatment last year" dates the treatment, not the symptom: past words
         # inside a `treatment_over` phrase don't frame the message.
@@ -528,9 +540,10 @@ class Screener:
             if kind != "treatment_over"
             and not (kind == "past" and any(a <= start and end <= b for a, b in over))
         }
+        lasting = "lasting" in kinds
         if "present" in kinds:
-            return None
-        return next((k for k in ("resolved", "past", "question") if k in kinds), None)
+            return None, lasting
+        return next((k for k in ("resolved", "past", "question") if k in kinds), None), lasting
 
     def _find_signals(self, doc: Doc) -> tuple[dict[str, str], set[str]]:
         harmless = [(start, end) for _, start, end in self._harmless(doc)]

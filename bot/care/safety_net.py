@@ -130,6 +130,10 @@ class SafetyNet:
         # A symptom category must not trail ordinary questions by more than this: "when is my
         # next check up?" sat near an anchor about "a new thing since my last check up".
         self.ordinary_margin = float(semantic.get("ordinary_margin", -9.0))
+        # When the words say a symptom has lasted ("for weeks now", "not clearing"), a team-soon
+        # category may trail the look-alikes by this much: "off his food for nearly 3 weeks"
+        # sat as near a past-symptom look-alike as a lasting one.
+        self.lasting_margin = float(semantic.get("lasting_margin", 0.0))
         # A rule flag is set aside when the message is this much closer to the look-alikes
         # (past, resolved, how-to...) than to any red-flag category; never for crisis.
         self.suppress = float(semantic.get("suppress", 9.0))
@@ -215,12 +219,12 @@ class SafetyNet:
         negative = Lookalikes(float(negative_top[piece]), float(negative_kept[piece]))
         return best, negative, ordinary
 
-    def check(self, text: str) -> NetResult:
+    def check(self, text: str, lasting: bool = False) -> NetResult:
         """The most urgent category whose anchors this message is close enough to."""
         if not text or not text.strip():
             return NOTHING
         best, negative, ordinary = self.scores(text)
-        return self.judge(best, negative, self.thresholds, self.margin, ordinary)
+        return self.judge(best, negative, self.thresholds, self.margin, ordinary, lasting)
 
     def judge(
         self,
@@ -229,6 +233,7 @@ class SafetyNet:
         thresholds: dict[str, float],
         margin: float,
         ordinary: Ordinary = NOT_EVERYDAY,
+        lasting: bool = False,
     ) -> NetResult:
         """Apply thresholds to scores (split out so tuning can try many thresholds)."""
         # A symptom must not trail ordinary questions or unrelated requests by much ("breathing
@@ -240,7 +245,10 @@ class SafetyNet:
 
         def clear(name: str, score: float) -> bool:
             if self._tiers[name] != "crisis":
-                return score - negative >= margin and score - everyday >= self.ordinary_margin
+                slack = self.lasting_margin if lasting and self._tiers[name] == "team_soon" else 0
+                return (
+                    score - negative >= margin + slack and score - everyday >= self.ordinary_margin
+                )
             return score - max(negative, ordinary.questions) >= self.crisis_margin
 
         flagged = [

@@ -447,6 +447,13 @@ def test_pipeline_without_lemmas_is_refused(terms: dict) -> None:
         ("what should i do if he ever gets a nosebleed that wont stop?", "question"),
         ("the nosebleeds are back again like during chemo", None),  # "again": happening now
         ("my nose is bleeding and won't stop", None),
+        # "started" only in its own form: "if I start being sick" is still a question
+        ("what do we do if she starts vomiting in the night", "question"),
+        ("the vomiting started an hour ago", None),
+        # "some sort of fit" is not "sorted"
+        ("he had some sort of fit and now he's very drowsy", None),
+        ("bled from the gums, dentist sorted it", "resolved"),
+        ("the nosebleeds before he was diagnosed were awful", "past"),
     ],
 )
 def test_framing_says_when_a_symptom_is_not_happening_now(screener, text, framing):
@@ -485,6 +492,12 @@ def test_fits_and_limp_only_as_a_state(screener: Screener, text: str, flagged: b
         # the same words about diaries and hobbies
         ("not sure I'll be around next week, I might be away", False),
         ("I live for the weekend", False),
+        ("honestly I'd rather not be around at all", True),
+        ("not sure I want to make it to my next birthday", True),
+        ("I don't think I can keep myself safe tonight", True),
+        ("I keep pinching myself till it bruises", True),
+        ("I had to pinch myself when they said all clear", False),
+        ("finished with the checklist, what next", False),
     ],
 )
 def test_quiet_crisis_phrasings(screener: Screener, text: str, flagged: bool) -> None:
@@ -551,3 +564,39 @@ def test_crisis_told_through_the_body_or_a_plan(screener: Screener, text: str, c
 
 def test_having_had_leukaemia_long_ago_does_not_frame_a_symptom(screener: Screener) -> None:
     assert screener.screen("temp 38.4, I had leukaemia as a child").framing is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lasting"),
+    [
+        ("my joints have ached for a few weeks now", True),
+        ("cough not clearing even with antibiotics", True),
+        ("been off my food for about three weeks", True),
+        ("my joints ache after football", False),
+    ],
+)
+def test_lasting_words_are_read(screener: Screener, text: str, lasting: bool) -> None:
+    assert screener.screen(text).lasting is lasting
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("ear thermometer says 39 point something", "temperature_reading"),
+        ("she cannae keep a drink down", "vomiting"),
+        ("blood soaking through the plaster, been pressing for ages", "bleeding"),
+        ("mum doesn't know who we are this evening", "confusion"),
+        ("sweating through the sheets every night", "night_sweats"),
+        ("he's gasping and can't talk properly", "breathless"),
+    ],
+)
+def test_lay_descriptions_found_by_the_rules(screener: Screener, text: str, signal: str) -> None:
+    assert signal in screener.screen(text).signals
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I'm gasping for a cuppa after that clinic queue", "38 point something miles to the hospital"],
+)
+def test_lay_description_lookalikes(screener: Screener, text: str) -> None:
+    assert not screener.screen(text).is_flagged

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.care.safety import Screening
-from bot.care.safety_net import NetResult, SafetyNet, get_net, is_short, pieces
+from bot.care.safety_net import Lookalikes, NetResult, SafetyNet, get_net, is_short, pieces
 from bot.care.triage import decide, rules_tier
 
 
@@ -100,16 +100,24 @@ def test_not_now_words_set_a_rule_flag_aside_only_while_the_net_agrees():
 
 
 def test_crisis_with_a_physical_emergency_sends_both_key_lines():
+    # The rules see an emergency and no crisis words: the act-now answer leads.
     bleeding = Screening(category="urgent", signals=("bleeding",))
     result = decide(bleeding, NetResult("self_harm", "crisis", 0.6, 0.3))
+    assert result.tier == "act_now" and result.also == "crisis"
+    # The rules' own crisis words lead.
+    both = Screening(category="crisis", signals=("bleeding", "self_harm"))
+    result = decide(both, NetResult("bleeding", "act_now", 0.6, 0.3))
     assert result.tier == "crisis" and result.also == "act_now"
     near_crisis = NetResult("fever", "act_now", 0.58, 0.12, also="crisis")
     assert decide(FEVER, near_crisis).also == "crisis"
 
 
 def test_a_child_burning_up_gets_the_act_now_answer(net):
-    result = net.check("my daughter is burning up")
-    assert result.tier == "act_now" and result.category == "fever"
+    from bot.care.safety import get_screener
+
+    text = "my daughter is burning up"
+    result = decide(get_screener().screen(text), net.check(text), net.suppress, True, net.framed)
+    assert result.tier == "act_now" and result.also == "crisis"
 
 
 def test_an_appointment_question_is_not_a_symptom(net):
@@ -166,3 +174,36 @@ def test_when_treatment_ended_does_not_frame_the_symptom():
     screener = get_screener()
     assert screener.screen("temp 38.6 tonight, he finished treatment last year").framing is None
     assert screener.screen("I had a fever during chemo last year").framing == "past"
+
+
+def test_a_discounted_signal_vetoes_only_the_net_categories_it_speaks_for():
+    # "no rash" discounts the rash rule; a lasting itch is another matter.
+    no_rash = Screening(category=None, signals=(), discounted=("rash_spots",))
+    assert decide(no_rash, NetResult("bruising_spots", "team_soon", 0.7, 0.1)).tier is None
+    assert decide(no_rash, NetResult("persistent_new", "team_soon", 0.7, 0.1)).tier == "team_soon"
+    # Discounted crisis words ("killing myself laughing") keep every crisis category quiet.
+    laughing = Screening(category=None, signals=(), discounted=("self_harm",))
+    assert decide(laughing, NetResult("hopeless", "crisis", 0.6, 0.1)).tier is None
+
+
+def test_only_not_now_words_can_set_aside_a_reading_or_two_act_now_signals():
+    reading = Screening(category="urgent", signals=("temperature_reading",))
+    two = Screening(category="urgent", signals=("breathless", "chest_pain"))
+    for screening in (reading, two):
+        assert decide(screening, FAR_LOOKALIKE, suppress=0.05, short=True).tier == "act_now"
+    framed = Screening(category="urgent", signals=("temperature_reading",), framing="question")
+    result = decide(framed, FAR_LOOKALIKE, suppress=0.05, short=True, framed=0.1)
+    assert result.found_by == "set_aside"
+
+
+def test_a_lasting_symptom_needs_a_smaller_lead_over_the_lookalikes(net):
+    best = dict.fromkeys(net._categories, 0.3)
+    best["persistent_new"] = 0.7
+    near = Lookalikes(0.72, 0.72)
+    assert net.judge(best, near, net.thresholds, net.margin).tier is None
+    lasting = net.judge(best, near, net.thresholds, net.margin, lasting=True)
+    assert lasting.tier == "team_soon"
+    # Act-now categories get no such slack.
+    best = dict.fromkeys(net._categories, 0.3)
+    best["bleeding"] = 0.7
+    assert net.judge(best, near, net.thresholds, net.margin, lasting=True).tier is None
