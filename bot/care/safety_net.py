@@ -134,6 +134,9 @@ class SafetyNet:
         # category may trail the look-alikes by this much: "off his food for nearly 3 weeks"
         # sat as near a past-symptom look-alike as a lasting one.
         self.lasting_margin = float(semantic.get("lasting_margin", 0.0))
+        # How far crisis language may trail unrelated everyday requests ("wake me up at half
+        # six", "find a garage near me" sat near crisis anchors about sleep and cars).
+        self.crisis_unrelated_margin = float(semantic.get("crisis_unrelated_margin", -9.0))
         # A rule flag is set aside when the message is this much closer to the look-alikes
         # (past, resolved, how-to...) than to any red-flag category; never for crisis.
         self.suppress = float(semantic.get("suppress", 9.0))
@@ -249,7 +252,10 @@ class SafetyNet:
                 return (
                     score - negative >= margin + slack and score - everyday >= self.ordinary_margin
                 )
-            return score - max(negative, ordinary.questions) >= self.crisis_margin
+            return (
+                score - max(negative, ordinary.questions) >= self.crisis_margin
+                and score - ordinary.unrelated >= self.crisis_unrelated_margin
+            )
 
         flagged = [
             (name, score)

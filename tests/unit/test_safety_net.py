@@ -3,7 +3,15 @@
 import pytest
 
 from bot.care.safety import Screening
-from bot.care.safety_net import Lookalikes, NetResult, SafetyNet, get_net, is_short, pieces
+from bot.care.safety_net import (
+    Lookalikes,
+    NetResult,
+    Ordinary,
+    SafetyNet,
+    get_net,
+    is_short,
+    pieces,
+)
 from bot.care.triage import decide, rules_tier
 
 
@@ -207,3 +215,12 @@ def test_a_lasting_symptom_needs_a_smaller_lead_over_the_lookalikes(net):
     best = dict.fromkeys(net._categories, 0.3)
     best["bleeding"] = 0.7
     assert net.judge(best, near, net.thresholds, net.margin, lasting=True).tier is None
+
+
+def test_crisis_language_may_not_trail_unrelated_requests_by_much(net):
+    best = dict.fromkeys(net._categories, 0.3)
+    best["hopeless"] = 0.6
+    far = Lookalikes(0.4, 0.4)
+    assert net.judge(best, far, net.thresholds, net.margin, Ordinary(0.4, 0.65)).tier == "crisis"
+    # "wake me up at half six": much nearer everyday requests than any crisis phrasing
+    assert net.judge(best, far, net.thresholds, net.margin, Ordinary(0.4, 0.75)).tier is None
