@@ -75,7 +75,8 @@ class Screening:
     # Signals whose words appeared but were judged negated, harmless or figurative: the
     # screen saw them and decided, so nothing downstream should overrule it.
     discounted: tuple[str, ...] = ()
-    # "past", "resolved" or "question" when the words say the symptom isn't happening now
+    # "past", "resolved", "question" or "animal" when the words say the symptom isn't the
+    # patient's now
     # (content/safety_terms.yml `framing`); None when they don't, or a "present" phrase is there.
     framing: str | None = None
     # Words that say a symptom has lasted ("for weeks", "not clearing"): a lasting new symptom
@@ -541,6 +542,8 @@ class Screener:
             and not (kind == "past" and any(a <= start and end <= b for a, b in over))
         }
         lasting = "lasting" in kinds
+        if "animal" in kinds:
+            return "animal", lasting
         if "present" in kinds:
             return None, lasting
         return next((k for k in ("resolved", "past", "question") if k in kinds), None), lasting

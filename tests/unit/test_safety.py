@@ -454,6 +454,12 @@ def test_pipeline_without_lemmas_is_refused(terms: dict) -> None:
         ("he had some sort of fit and now he's very drowsy", None),
         ("bled from the gums, dentist sorted it", "resolved"),
         ("the nosebleeds before he was diagnosed were awful", "past"),
+        # an animal's symptom, even "today"; but not when the animal only caused a person's
+        ("the dog has been sick twice today", "animal"),
+        ("the dog knocked me over and now my nose won't stop bleeding", None),
+        ("was sick twice but kept fluids down since", "resolved"),
+        # a reading now, asked about, is still a reading now
+        ("her temp is 37.9, do we wait for 38 before ringing", None),
     ],
 )
 def test_framing_says_when_a_symptom_is_not_happening_now(screener, text, framing):
