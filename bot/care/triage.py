@@ -1,7 +1,9 @@
 """Triage: the rules and the semantic net together decide a message's safety tier.
 
 A flag from either counts, crisis first, then act now, then team soon, unless the rules saw
-the words and discounted them (negated, past, harmless), which the net cannot overrule.
+the words and discounted them (negated, past, harmless), which the net cannot overrule for
+the categories those words speak for. When the rules find an emergency and no crisis words,
+their act-now answer leads the net's crisis guess, and the crisis key line goes with it.
 """
 
 from __future__ import annotations
