@@ -83,9 +83,7 @@ def main() -> None:
     )
 
     def decide(row, thresholds, margin, suppress, framed):
-        screening, best, negative, ordinary, short = row
-        judged = net.judge(best, negative, thresholds, margin, ordinary, screening.lasting)
-        return triage.decide(screening, judged, suppress, short, framed).tier
+        return decide_row(net, row, thresholds, margin, suppress, framed)
 
     if args.current:
         report_current(net, flags, data["lookalike"], ordinary, flag_rows, look_rows, ordinary_rows)
@@ -145,14 +143,20 @@ def main() -> None:
         )
 
 
-def report_current(net, flags, lookalikes, ordinary, flag_rows, look_rows, ordinary_rows) -> None:
-    """Recall per tier and alarms per look-alike kind at the thresholds in use (validation only)."""
+def decide_row(net, row, thresholds, margin, suppress, framed) -> str | None:
+    """The tier the screen gives one prepared message (screening, net scores, shortness)."""
     from bot.care import triage
 
+    screening, best, negative, ordinary, short = row
+    judged = net.judge(best, negative, thresholds, margin, ordinary, screening.lasting)
+    return triage.decide(screening, judged, suppress, short, framed).tier
+
+
+def report_current(net, flags, lookalikes, ordinary, flag_rows, look_rows, ordinary_rows) -> None:
+    """Recall per tier and alarms per look-alike kind at the thresholds in use (validation only)."""
+
     def tier(row):
-        screening, best, negative, plain, short = row
-        judged = net.judge(best, negative, net.thresholds, net.margin, plain, screening.lasting)
-        return triage.decide(screening, judged, net.suppress, short, net.framed).tier
+        return decide_row(net, row, net.thresholds, net.margin, net.suppress, net.framed)
 
     per_tier: dict[str, list[int]] = {t: [0, 0] for t in TIERS}
     for (text, wanted), row in zip(flags, flag_rows, strict=True):

@@ -76,8 +76,8 @@ class Screening:
     # screen saw them and decided, so nothing downstream should overrule it.
     discounted: tuple[str, ...] = ()
     # "past", "resolved", "question" or "animal" when the words say the symptom isn't the
-    # patient's now
-    # (content/safety_terms.yml `framing`); None when they don't, or a "present" phrase is there.
+    # patient's now (content/safety_terms.yml `framing`); None when they don't, or a "present"
+    # phrase is there.
     framing: str | None = None
     # Words that say a symptom has lasted ("for weeks", "not clearing"): a lasting new symptom
     # is one to tell the team about soon (bot/care/safety_net.py relaxes its team-soon margin).
@@ -530,7 +530,7 @@ class Screener:
     # -- matching ----------------------------------------------------------
 
     def _framing_of(self, doc: Doc) -> tuple[str | None, bool]:
-        """The framing kind (past, resolved, question or None) and whether a symptom lasts."""
+        """The framing kind (animal, resolved, past, question or None); whether a symptom lasts."""
         found = [(self._nlp.vocab.strings[m], start, end) for m, start, end in self._framing(doc)]
         # "Finished treatment last year" dates the treatment, not the symptom: past words
         # inside a `treatment_over` phrase don't frame the message.
