@@ -29,6 +29,7 @@ import json
 import math
 import os
 import platform
+import random
 import re
 import shlex
 import shutil
@@ -591,7 +592,9 @@ def patient_tokens() -> dict[str, str]:
 # Training.
 
 
-def train(config: Path, out_dir: Path, name: str, env: dict[str, str], log: Path) -> float:
+def train(
+    config: Path, out_dir: Path, name: str, env: dict[str, str], log: Path, data: Path | None = None
+) -> float:
     """`rasa train --force` with an empty cache; returns the wall time in seconds."""
     cache = out_dir / f"{name}-cache"
     cmd = [
@@ -603,7 +606,7 @@ def train(config: Path, out_dir: Path, name: str, env: dict[str, str], log: Path
         "--domain",
         str(ROOT / "domain.yml"),
         "--data",
-        str(ROOT / "data"),
+        str(data or ROOT / "data"),
         "--out",
         str(out_dir),
         "--fixed-model-name",
@@ -638,25 +641,75 @@ def training_inputs_hash(config_text: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def stock_model(workdir: Path, env: dict[str, str]) -> tuple[Path, float, str]:
+def stock_data(target: Path, per_intent: int) -> int:
+    """The project's stories and rules, and at most `per_intent` NLU examples of each intent.
+
+    The `rasa init` configuration trains DIET and TED for 100 epochs each: on all 9,105
+    examples that took 70 minutes on an Intel machine of this kind and over two hours on an
+    AMD one, too long for one run. Its serving figures (latency, memory) barely depend on
+    the number of examples, so the baseline learns from a fixed sample (seeded, the same
+    every run) of the project's own data. Returns how many NLU examples the sample holds.
+    """
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    target.mkdir(parents=True, exist_ok=True)
+    by_intent: dict[str, list] = {}
+    for path in sorted((ROOT / "data").glob("*.yml")):
+        if "nlu" not in (yaml.safe_load(path.read_text()) or {}):
+            shutil.copyfile(path, target / path.name)  # stories and rules, whole
+            continue
+        for message in load_data(str(path)).training_examples:
+            by_intent.setdefault(message.get("intent"), []).append(message)
+    chosen = []
+    for intent in sorted(by_intent):
+        messages = sorted(by_intent[intent], key=lambda m: m.get("text"))
+        if per_intent and len(messages) > per_intent:
+            sampler = random.Random(f"stock-{intent}")  # noqa: S311 (a sample, not a secret)
+            messages = sampler.sample(messages, per_intent)
+        chosen.extend(messages)
+    (target / "nlu.yml").write_text(RasaYAMLWriter().dumps(TrainingData(chosen)))
+    return len(chosen)
+
+
+def stock_model(workdir: Path, env: dict[str, str], per_intent: int) -> tuple[Path, float, str]:
     """The stock model (trained now, or cached), its training time and where that is from."""
-    key = training_inputs_hash(STOCK_CONFIG)
+    key = training_inputs_hash(f"{STOCK_CONFIG}\nper intent: {per_intent}")
     model = CACHE_DIR / f"stock-{key}.tar.gz"
     meta = CACHE_DIR / f"stock-{key}.json"
     if model.exists() and meta.exists():
         info = json.loads(meta.read_text())
-        return model, float(info["training_seconds"]), f"cached, trained {info['trained_at']}"
+        return (
+            model,
+            float(info["training_seconds"]),
+            f"cached, trained {info['trained_at']} on {info['examples']} NLU examples",
+        )
     config = workdir / "stock-config.yml"
     config.write_text(STOCK_CONFIG)
-    print("training the stock baseline (DIET + TED; this can take many minutes)...", flush=True)
-    seconds = train(config, workdir, "stock", env, workdir / "stock-train.log")
+    examples = stock_data(workdir / "stock-data", per_intent)
+    print(
+        f"training the stock baseline (DIET + TED) on {examples} NLU examples; this can take "
+        "many minutes...",
+        flush=True,
+    )
+    seconds = train(
+        config, workdir, "stock", env, workdir / "stock-train.log", workdir / "stock-data"
+    )
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(workdir / "stock.tar.gz", model)
     trained_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     meta.write_text(
-        json.dumps({"training_seconds": seconds, "trained_at": trained_at, "load": load_average()})
+        json.dumps(
+            {
+                "training_seconds": seconds,
+                "trained_at": trained_at,
+                "load": load_average(),
+                "examples": examples,
+            }
+        )
     )
-    return model, seconds, "trained in this run"
+    return model, seconds, f"trained in this run on {examples} NLU examples"
 
 
 # --------------------------------------------------------------------------------------
@@ -859,6 +912,8 @@ class Row:
     limit: float | None = None  # the target's bound
     higher_is_better: bool = False
     ratio_limit: float | None = None  # a target on the project / stock ratio
+    # A second, later budget on the same figure (issue 10's), judged beside the first.
+    budget: tuple[str, float] | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -877,14 +932,21 @@ class Row:
             return f"no: {self.ratio:.2f}× stock, {self.ratio_limit / self.ratio:.1f}× short"
         if self.limit is None:
             return "—"
+        first = self._against(self.limit)
+        if self.budget is None:
+            return first
+        name, limit = self.budget
+        return f"{first}; {name}: {self._against(limit)}"
+
+    def _against(self, limit: float) -> str:
         if self.project is None:
             return "n/a"
-        ok = self.project >= self.limit if self.higher_is_better else self.project <= self.limit
+        ok = self.project >= limit if self.higher_is_better else self.project <= limit
         if ok:
             return "yes"
-        over = abs(self.project - self.limit)
+        over = abs(self.project - limit)
         word = "short" if self.higher_is_better else "over"
-        share = f" ({100 * over / self.limit:+.0f}%)" if self.limit else ""
+        share = f" ({100 * over / limit:+.0f}%)" if limit else ""
         return f"no: {fmt_value(over, self.unit)} {self.unit} {word}{share}"
 
 
@@ -932,8 +994,9 @@ def build_rows(project: SideResult, stock: SideResult | None) -> list[Row]:
             pct(project, 1, 50),
             pct(stock, 1, 50),
             "ms",
-            "≤ 20 ms",
+            "≤ 20 ms (issue 7); ≤ 25 ms (issue 10)",
             20,
+            budget=("issue 10", 25),
         ),
         Row("1 conversation: p95 latency", pct(project, 1, 95), pct(stock, 1, 95), "ms"),
         Row("1 conversation: p99 latency", pct(project, 1, 99), pct(stock, 1, 99), "ms"),
@@ -989,8 +1052,9 @@ def build_rows(project: SideResult, stock: SideResult | None) -> list[Row]:
             rss(project, "rasa server"),
             rss(stock, "rasa server"),
             "MB",
-            "≤ 600 MB",
+            "≤ 600 MB (issue 7); ≤ 903 MB (issue 10: 753 + 150)",
             600,
+            budget=("issue 10", 903),
         ),
         Row(
             "peak RSS, action server",
@@ -999,11 +1063,11 @@ def build_rows(project: SideResult, stock: SideResult | None) -> list[Row]:
             "MB",
         ),
         Row(
-            "full training (`rasa train --force`)",
+            "full training (`rasa train --force`; stock on a sample: see Training below)",
             project.training_seconds,
             stock.training_seconds if stock else None,
             "s",
-            "≤ 90 s",
+            "≤ 90 s (issue 10)",
             90,
         ),
     ]
@@ -1115,6 +1179,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="~30 messages, no stock baseline, no training: proves the harness",
     )
     parser.add_argument("--skip-stock", action="store_true", help="no stock baseline")
+    parser.add_argument(
+        "--stock-per-intent",
+        type=int,
+        default=60,
+        metavar="N",
+        help="train the stock baseline on at most N examples an intent (default 60; 0: all)",
+    )
     parser.add_argument(
         "--skip-training",
         action="store_true",
@@ -1229,7 +1300,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_stock:
             stock = SideResult("stock")
             stock_path, stock.training_seconds, stock.training_note = stock_model(
-                workdir, train_env
+                workdir, train_env, args.stock_per_intent
             )
             credentials = workdir / "stock-credentials.yml"
             credentials.write_text(STOCK_CREDENTIALS)

@@ -20,6 +20,7 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -46,6 +47,10 @@ BATCH = 1
 # weights behind dequantise nodes, which onnxruntime folds into a float copy (90 MB, float
 # speed); this one keeps them int8: about 70 MB less and twice as fast (docs/understanding.md).
 OPTIMISED = "model.int8.onnx"
+# From this many texts in one call (training, the safety net's reference texts), encode on
+# two threads; one message at a time stays on the caller's thread.
+BULK = 64
+BULK_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 class EncoderMissingError(RuntimeError):
@@ -148,9 +153,10 @@ class SentenceEncoder:
     def _run(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        chunks = [order[start : start + BATCH] for start in range(0, len(order), BATCH)]
         result = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), BATCH):
-            chunk = order[start : start + BATCH]
+
+        def run(chunk: list[int]) -> None:
             width = max(len(encodings[i].ids) for i in chunk)
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
@@ -166,6 +172,17 @@ class SentenceEncoder:
             pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
             result[chunk] = pooled
+
+        if len(chunks) < BULK or BULK_WORKERS == 1:
+            for chunk in chunks:
+                run(chunk)
+        else:
+            # Bulk work (training texts, reference vectors) on both cores: onnxruntime runs
+            # one session from several threads and releases the GIL. Each text still runs
+            # alone, so its vector is the same as when it is encoded by itself.
+            with ThreadPoolExecutor(max_workers=BULK_WORKERS) as pool:
+                for _ in pool.map(run, chunks):
+                    pass
         return result
 
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+
+from bot.understanding.regression import SoftmaxRegression
 
 OUT_OF_SCOPE = "out_of_scope"
 FALLBACK = "nlu_fallback"
@@ -76,18 +77,18 @@ class IntentModel:
         self._chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2
         )
-        self._classifier: LogisticRegression | None = None
+        self._classifier: SoftmaxRegression | None = None
         self._bank: np.ndarray = np.zeros((0, 0), dtype=np.float32)
         self._bank_labels: list[str] = []
 
-    def _features(self, lemmas: Sequence[str], texts: Sequence[str], vectors: np.ndarray):
-        return hstack(
-            [
-                self._words.transform(lemmas),
-                self._chars.transform([t.lower() for t in texts]),
-                csr_matrix(vectors * self.settings.dense_weight),
-            ]
+    def _features(
+        self, lemmas: Sequence[str], texts: Sequence[str], vectors: np.ndarray
+    ) -> tuple[csr_matrix, np.ndarray]:
+        """The sparse n-gram block and the dense sentence-vector block, kept apart."""
+        sparse = hstack(
+            [self._words.transform(lemmas), self._chars.transform([t.lower() for t in texts])]
         ).tocsr()
+        return sparse, vectors * self.settings.dense_weight
 
     def fit(
         self,
@@ -104,9 +105,8 @@ class IntentModel:
         vectors = vectors[keep]
         self._words.fit(lemmas)
         self._chars.fit([t.lower() for t in texts])
-        self._classifier = LogisticRegression(C=self.settings.c, max_iter=2000)
-        self._classifier.fit(self._features(lemmas, texts, vectors), labels)
-        self._coef_t = None
+        self._classifier = SoftmaxRegression(c=self.settings.c, max_iter=2000)
+        self._classifier.fit(*self._features(lemmas, texts, vectors), labels)
         in_scope = [i for i, label in enumerate(labels) if label != OUT_OF_SCOPE]
         self._bank = vectors[in_scope].astype(np.float32)
         self._bank_labels = [labels[i] for i in in_scope]
@@ -135,7 +135,7 @@ class IntentModel:
         """`predict` for many messages at once (evaluation and cross-validation)."""
         if self._classifier is None:
             raise RuntimeError("the intent model has not been trained")
-        probabilities = self._probabilities(self._features(lemmas, texts, vectors))
+        probabilities = self._classifier.probabilities(*self._features(lemmas, texts, vectors))
         classes = self._classifier.classes_
         if OUT_OF_SCOPE in classes and self.settings.oos_scale != 1.0:
             probabilities = probabilities.copy()
@@ -147,28 +147,6 @@ class IntentModel:
             ranking = [(str(classes[i]), float(row[i])) for i in order]
             out.append(self._decide(ranking, vector))
         return out
-
-    def _probabilities(self, features: csr_matrix) -> np.ndarray:
-        """The regression's class probabilities, as predict_proba gives them, without its cost.
-
-        scikit-learn multiplies by the transposed coefficient matrix, which copies it on every
-        call (tens of MB with character n-grams); a contiguous copy made once avoids that.
-        """
-        if getattr(self, "_coef_t", None) is None:
-            self._coef_t = np.ascontiguousarray(self._classifier.coef_.T)
-        scores = np.asarray(features @ self._coef_t) + self._classifier.intercept_
-        if scores.shape[1] == 1:  # two classes: sklearn's logistic form
-            positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
-            return np.column_stack([1.0 - positive, positive])
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        return scores / scores.sum(axis=1, keepdims=True)
-
-    def __getstate__(self) -> dict:
-        """Pickle without the derived coefficient copy (rebuilt on first use)."""
-        state = dict(self.__dict__)
-        state.pop("_coef_t", None)
-        return state
 
     def _decide(self, ranking: list[tuple[str, float]], vector: np.ndarray) -> Prediction:
         s = self.settings
