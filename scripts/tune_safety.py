@@ -48,15 +48,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--set",
-        choices=("1", "2", "3", "4"),
+        choices=("1", "2", "3", "4", "5"),
         default="1",
-        help="which validation sets (2: validation_2.yml; 3 and 4: the third and fourth safety "
-        "sets, which have no NLU twin, with the second NLU set as ordinary messages)",
+        help="which validation sets (2: validation_2.yml; 3, 4 and 5: safety sets with no NLU "
+        "twin, scored with the second NLU set as ordinary messages)",
     )
     args = parser.parse_args()
-    suffix = {"1": "", "2": "_2", "3": "_3", "4": "_4"}[args.set]
+    suffix = "" if args.set == "1" else f"_{args.set}"
     safety_validation = SAFETY_VALIDATION.with_name(f"validation{suffix}.yml")
-    nlu_suffix = "_2" if args.set in ("3", "4") else suffix
+    nlu_suffix = "_2" if args.set in ("3", "4", "5") else suffix
     nlu_validation = NLU_VALIDATION.with_name(f"validation{nlu_suffix}.yml")
 
     from bot.care import triage  # the same decision the screen makes

@@ -15,6 +15,7 @@ FROZEN = {
     "tests/safety/validation_2.yml": "ec44fc07955f5867ec481a8cbc8c5b582468b597fbe75fbebcfd422f5debbe86",  # noqa: E501
     "tests/safety/validation_3.yml": "df871210be8ce7754efa39eb4f2ecabbc2502c2be714706aa41f6b6108b15976",  # noqa: E501
     "tests/safety/validation_4.yml": "d76592bbff292264b937b61b2404ea48757a41dc0ff0bc121672a77fd0d1f019",  # noqa: E501
+    "tests/safety/validation_5.yml": "4afb2da5117611bf0d2e992f583d53766ae8eaeb9e5d63c65304339c5646fb83",  # noqa: E501
 }
 
 
