@@ -69,9 +69,13 @@ class IntentModel:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+        # Word n-grams seen only once (13,000 of 22,000, mostly one writer's bigrams) are
+        # dropped: validation 98.2 -> 98.4% and 97.6 -> 97.9% in scope, unrelated declined
+        # the same or better, and training is a third quicker (docs/understanding.md).
         self._words = TfidfVectorizer(
             ngram_range=(1, 2),
             sublinear_tf=True,
+            min_df=2,
             token_pattern=r"(?u)\b\w+\b",  # noqa: S106
         )
         self._chars = TfidfVectorizer(
