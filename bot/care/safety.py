@@ -387,6 +387,10 @@ _UNNEGATING_VERBS = frozenset(
     }
 )
 
+# "Can't shake this cough" governs the verb, but "haven't been shaking or shivery" is the
+# symptom itself, negated (fifth validation set).
+_SHAKING = frozenset({"shaking", "shakes", "shakin", "shaky"})
+
 
 class Screener:
     """Decide whether a message carries urgent symptoms or crisis language."""
@@ -535,11 +539,14 @@ class Screener:
         # "Finished treatment last year" dates the treatment, not the symptom: past words
         # inside a `treatment_over` phrase don't frame the message.
         over = [(start, end) for kind, start, end in found if kind == "treatment_over"]
+        # Likewise "totally fine today" is an all-clear: its "today" doesn't make it present.
+        clear = [(start, end) for kind, start, end in found if kind == "resolved"]
         kinds = {
             kind
             for kind, start, end in found
             if kind != "treatment_over"
             and not (kind == "past" and any(a <= start and end <= b for a, b in over))
+            and not (kind == "present" and any(a <= start and end <= b for a, b in clear))
         }
         lasting = "lasting" in kinds
         if "animal" in kinds:
@@ -585,7 +592,9 @@ class Screener:
             token = doc[i]
             # "can't stop the bleeding", "won't settle": the negation governs the verb
             # between it and the symptom, not the symptom, so the symptom stands.
-            if token.lemma_ in _UNNEGATING_VERBS or token.lower_ in _UNNEGATING_VERBS:
+            if token.lower_ in _UNNEGATING_VERBS or (
+                token.lemma_ in _UNNEGATING_VERBS and token.lower_ not in _SHAKING
+            ):
                 return False
             if i not in pseudo and (token.lower_ in self._cues or token.lemma_ in self._cues):
                 return True

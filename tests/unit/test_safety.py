@@ -606,3 +606,68 @@ def test_lay_descriptions_found_by_the_rules(screener: Screener, text: str, sign
 )
 def test_lay_description_lookalikes(screener: Screener, text: str) -> None:
     assert not screener.screen(text).is_flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # chosen on the fifth validation set; these sentences are new, not its own
+        ("honestly i might not be here by next week", CRISIS),
+        ("nobody would even notice if i went", CRISIS),
+        ("there's nothing left for me", CRISIS),
+        ("made cuts on my thighs again last night", CRISIS),
+        ("his girlfriend saw cuts on his wrists", CRISIS),
+        ("the scratches she gave herself are getting deeper", CRISIS),
+        # the same words, everyday
+        ("the nurse might not be here by then, she's on leave", None),
+        ("there's nothing left for lunch", None),
+        ("the pen made marks on my arm", None),
+    ],
+)
+def test_crisis_wording_from_the_fifth_set(screener: Screener, text: str, category) -> None:
+    assert screener.screen(text).category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i wake up soaked with sweat every night", "sheets wet from sweating most nights"],
+)
+def test_waking_wet_is_night_sweats(screener: Screener, text: str) -> None:
+    assert "night_sweats" in screener.screen(text).signals
+
+
+@pytest.mark.parametrize(
+    ("text", "framing"),
+    [
+        # the all-clear's own "today" does not make it present
+        ("was shivery after the jab, slept it off and totally fine today", "resolved"),
+        ("her fever broke in the night and she's been well since", "resolved"),
+        # but another present word still keeps the flag
+        ("temperature broke yesterday but she's shivering again now", None),
+    ],
+)
+def test_an_all_clear_with_today_in_it(screener: Screener, text: str, framing) -> None:
+    result = screener.screen(text)
+    assert result.is_flagged and result.framing == framing
+
+
+@pytest.mark.parametrize(
+    ("text", "framing"),
+    [
+        ("if he feels hot after swimming is that a temperature?", "question"),
+        ("how long being sick before we should ring the ward?", "question"),
+        ("what does petechiae look like on dark skin", "question"),
+        # a symptom now, then a question, stays a symptom now
+        ("he feels hot right now, is that a temperature?", None),
+    ],
+)
+def test_more_ways_of_asking(screener: Screener, text: str, framing) -> None:
+    result = screener.screen(text)
+    assert result.is_flagged and result.framing == framing
+
+
+def test_shaking_negated_with_shivery() -> None:
+    """'Shaking' is the symptom here, not a verb that takes the negation away from it."""
+    screening = get_screener().screen("i haven't been shaking or shivering at all")
+    assert not screening.is_flagged and "shivering" in screening.discounted
+    assert get_screener().screen("i can't shake off this shivering").is_flagged
