@@ -539,14 +539,11 @@ class Screener:
         # "Finished treatment last year" dates the treatment, not the symptom: past words
         # inside a `treatment_over` phrase don't frame the message.
         over = [(start, end) for kind, start, end in found if kind == "treatment_over"]
-        # Likewise "totally fine today" is an all-clear: its "today" doesn't make it present.
-        clear = [(start, end) for kind, start, end in found if kind == "resolved"]
         kinds = {
             kind
             for kind, start, end in found
             if kind != "treatment_over"
             and not (kind == "past" and any(a <= start and end <= b for a, b in over))
-            and not (kind == "present" and any(a <= start and end <= b for a, b in clear))
         }
         lasting = "lasting" in kinds
         if "animal" in kinds:

@@ -637,33 +637,18 @@ def test_waking_wet_is_night_sweats(screener: Screener, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "framing"),
+    "text",
     [
-        # the all-clear's own "today" does not make it present
-        ("was shivery after the jab, slept it off and totally fine today", "resolved"),
-        ("her fever broke in the night and she's been well since", "resolved"),
-        # but another present word still keeps the flag
-        ("temperature broke yesterday but she's shivering again now", None),
+        # a present emergency told beside an all-clear or a question stays present
+        "she was absolutely fine this morning and now she's burning up, 39.2",
+        "his temp broke 39 an hour ago",
+        "temp 38.6, how long before we should ring?",
+        "he's 38.9 and shivering, if he feels worse should we come in",
     ],
 )
-def test_an_all_clear_with_today_in_it(screener: Screener, text: str, framing) -> None:
+def test_an_emergency_told_beside_an_all_clear_or_a_question(screener: Screener, text) -> None:
     result = screener.screen(text)
-    assert result.is_flagged and result.framing == framing
-
-
-@pytest.mark.parametrize(
-    ("text", "framing"),
-    [
-        ("if he feels hot after swimming is that a temperature?", "question"),
-        ("how long being sick before we should ring the ward?", "question"),
-        ("what does petechiae look like on dark skin", "question"),
-        # a symptom now, then a question, stays a symptom now
-        ("he feels hot right now, is that a temperature?", None),
-    ],
-)
-def test_more_ways_of_asking(screener: Screener, text: str, framing) -> None:
-    result = screener.screen(text)
-    assert result.is_flagged and result.framing == framing
+    assert result.category == "urgent" and result.framing is None
 
 
 def test_shaking_negated_with_shivery() -> None:
