@@ -651,8 +651,8 @@ def test_an_emergency_told_beside_an_all_clear_or_a_question(screener: Screener,
     assert result.category == "urgent" and result.framing is None
 
 
-def test_shaking_negated_with_shivery() -> None:
+def test_shaking_negated_with_shivery(screener: Screener) -> None:
     """'Shaking' is the symptom here, not a verb that takes the negation away from it."""
-    screening = get_screener().screen("i haven't been shaking or shivering at all")
+    screening = screener.screen("i haven't been shaking or shivering at all")
     assert not screening.is_flagged and "shivering" in screening.discounted
-    assert get_screener().screen("i can't shake off this shivering").is_flagged
+    assert screener.screen("i can't shake off this shivering").is_flagged
