@@ -6,6 +6,7 @@ cache, so the safety screen's semantic net reuses the vector instead of encoding
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.understanding.encoder import get_encoder
+from bot.understanding import code_fingerprint
+from bot.understanding.encoder import DEFAULT_DIR, OPTIMISED, get_encoder
 
 ALIAS = "minilm"
 
@@ -49,6 +51,12 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def validate_config(cls, config: dict[str, Any]) -> None:
         """Nothing to check beyond the base class."""
 
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str:
+        """Retrain when the encoder's code or weights change, not only this file."""
+        folder = Path(config.get("model_dir") or DEFAULT_DIR)
+        return code_fingerprint(folder / OPTIMISED, folder / "tokenizer.json")
+
     def __init__(self, config: dict[str, Any], name: str) -> None:
         """Keep the config; the encoder loads lazily on first use."""
         super().__init__(name, config)
@@ -66,8 +74,6 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name)
 
     def _encoder(self):
-        from pathlib import Path
-
         return get_encoder(Path(self._model_dir) if self._model_dir else None)
 
     def _featurize(self, messages: list[Message]) -> None:

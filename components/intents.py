@@ -24,6 +24,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.care.inputs import MAX_CHARS
+from bot.understanding import code_fingerprint
 from bot.understanding.intents import IntentModel, Settings
 from components.encoder import SentenceEncoderFeaturizer, sentence_vector
 
@@ -54,6 +55,11 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
     def required_components() -> list[type]:
         """The sentence vectors come from the encoder featurizer."""
         return [SentenceEncoderFeaturizer]
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str:
+        """Retrain when the intent model's code changes, not only this file."""
+        return code_fingerprint()
 
     def __init__(
         self,

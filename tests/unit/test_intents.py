@@ -75,3 +75,30 @@ def test_round_trips_through_bytes(model):
     assert again.intents == model.intents
     with pytest.raises(TypeError):
         IntentModel.from_bytes(__import__("pickle").dumps({"not": "a model"}))
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["how often are check ups", "Scared!! about my CHECK up 🙂", "how often how often"],
+        ["", "   ", "<b>zzz</b>", "'; DROP TABLE x;--", "qqqq wwww"],
+    ],
+)
+def test_features_match_scikit_learn(model, texts):
+    # The serving path builds the TF-IDF rows itself; they must be scikit-learn's numbers,
+    # including for text with no known n-gram (an all-zero row).
+    from scipy.sparse import hstack
+
+    expected = hstack(
+        [model._words.transform(texts), model._chars.transform([t.lower() for t in texts])]
+    ).tocsr()
+    sparse, _ = model._features(texts, texts, _vectors(["x"] * len(texts)))
+    assert sparse.shape == expected.shape
+    assert abs(sparse - expected).max() < 1e-12
+
+
+def test_features_survive_a_round_trip(model):
+    text = "scared about my check up"
+    before = model.predict(text, text, _vectors([text])[0])
+    again = IntentModel.from_bytes(model.to_bytes())
+    assert again.predict(text, text, _vectors([text])[0]).ranking == before.ranking
