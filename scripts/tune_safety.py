@@ -48,15 +48,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--set",
-        choices=("1", "2", "3", "4", "5"),
+        choices=("1", "2", "3", "4", "5", "6"),
         default="1",
-        help="which validation sets (2: validation_2.yml; 3, 4 and 5: safety sets with no NLU "
+        help="which validation sets (2: validation_2.yml; 3 to 6: safety sets with no NLU "
         "twin, scored with the second NLU set as ordinary messages)",
     )
     args = parser.parse_args()
     suffix = "" if args.set == "1" else f"_{args.set}"
     safety_validation = SAFETY_VALIDATION.with_name(f"validation{suffix}.yml")
-    nlu_suffix = "_2" if args.set in ("3", "4", "5") else suffix
+    nlu_suffix = "_2" if args.set not in ("1", "2") else suffix
     nlu_validation = NLU_VALIDATION.with_name(f"validation{nlu_suffix}.yml")
 
     from bot.care import triage  # the same decision the screen makes

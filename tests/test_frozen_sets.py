@@ -16,6 +16,7 @@ FROZEN = {
     "tests/safety/validation_3.yml": "df871210be8ce7754efa39eb4f2ecabbc2502c2be714706aa41f6b6108b15976",  # noqa: E501
     "tests/safety/validation_4.yml": "d76592bbff292264b937b61b2404ea48757a41dc0ff0bc121672a77fd0d1f019",  # noqa: E501
     "tests/safety/validation_5.yml": "4afb2da5117611bf0d2e992f583d53766ae8eaeb9e5d63c65304339c5646fb83",  # noqa: E501
+    "tests/safety/validation_6.yml": "94fa8e237766b820a1a67269133bd3bea02481a79518d338462b0b11c05fdf2c",  # noqa: E501
 }
 
 
