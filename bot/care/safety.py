@@ -58,6 +58,8 @@ REQUIRED_SIGNALS: dict[str, frozenset[str]] = {
 
 MAX_CHARS = 50_000  # bot.care.inputs.HARD_MAX_CHARS: the screen reads whole messages
 GAP_WORDS = 3
+# Suffix of the matcher label that holds a section's `$` phrases.
+ANCHORED = ":$"
 NORMAL_READING_FLOOR_C = 34.0  # below this a number is unlikely to be a body temperature
 MAX_PATTERNS_PER_PHRASE = 5_000
 
@@ -482,16 +484,31 @@ class Screener:
             matcher.add(label, patterns)
             self._labels[self._nlp.vocab.strings[label]] = (signal, category, must_end)
 
-    @staticmethod
     def _add_plain(
-        compiler: _PhraseCompiler, matcher: Any, label: str, phrases: Sequence[Any]
+        self, compiler: _PhraseCompiler, matcher: Any, label: str, phrases: Sequence[Any]
     ) -> None:
-        patterns: list[list[dict[str, Any]]] = []
+        plain: list[list[dict[str, Any]]] = []
+        anchored: list[list[dict[str, Any]]] = []
         for phrase in phrases:
-            compiled, _ = compiler.compile(str(phrase))
-            patterns.extend(compiled)
-        if patterns:
-            matcher.add(label, patterns)
+            compiled, must_end = compiler.compile(str(phrase))
+            (anchored if must_end else plain).extend(compiled)
+        if plain:
+            matcher.add(label, plain)
+        if anchored:
+            # A `$` phrase must end its clause here too (it was silently ignored before).
+            matcher.add(f"{label}{ANCHORED}", anchored)
+
+    def _plain_matches(self, matcher: Any, doc: Doc) -> list[tuple[str, int, int]]:
+        """(label, start, end) for a framing-style matcher, honouring `$` phrases."""
+        out = []
+        for match_id, start, end in matcher(doc):
+            label = self._nlp.vocab.strings[match_id]
+            if label.endswith(ANCHORED):
+                if end < len(doc) and not self._is_clause_break(doc, end):
+                    continue
+                label = label[: -len(ANCHORED)]
+            out.append((label, start, end))
+        return out
 
     # -- public API --------------------------------------------------------
 
@@ -515,7 +532,7 @@ class Screener:
         result = Screening(
             category=category,
             signals=tuple(sorted(found)),
-            about_someone_else=bool(self._someone_else(doc)),
+            about_someone_else=bool(self._plain_matches(self._someone_else, doc)),
             discounted=tuple(sorted(discounted - set(found))),
             # Read even with no rule signal: the net's team-soon flags use it (bot/care/triage).
             framing=framing,
@@ -535,7 +552,7 @@ class Screener:
 
     def _framing_of(self, doc: Doc) -> tuple[str | None, bool]:
         """The framing kind (animal, resolved, past, question or None); whether a symptom lasts."""
-        found = [(self._nlp.vocab.strings[m], start, end) for m, start, end in self._framing(doc)]
+        found = self._plain_matches(self._framing, doc)
         # "Finished treatment last year" dates the treatment, not the symptom: past words
         # inside a `treatment_over` phrase don't frame the message.
         over = [(start, end) for kind, start, end in found if kind == "treatment_over"]
@@ -553,8 +570,10 @@ class Screener:
         return next((k for k in ("resolved", "past", "question") if k in kinds), None), lasting
 
     def _find_signals(self, doc: Doc) -> tuple[dict[str, str], set[str]]:
-        harmless = [(start, end) for _, start, end in self._harmless(doc)]
-        pseudo = {i for _, start, end in self._pseudo(doc) for i in range(start, end)}
+        harmless = [(start, end) for _, start, end in self._plain_matches(self._harmless, doc)]
+        pseudo = {
+            i for _, start, end in self._plain_matches(self._pseudo, doc) for i in range(start, end)
+        }
         found: dict[str, str] = {}
         discounted: set[str] = set()
         for match_id, start, end in self._matcher(doc):
@@ -624,7 +643,9 @@ class Screener:
                 continue
             if URGENT in self._negatable:
                 if pseudo is None:
-                    pseudo = {i for _, s, e in self._pseudo(doc) for i in range(s, e)}
+                    pseudo = {
+                        i for _, s, e in self._plain_matches(self._pseudo, doc) for i in range(s, e)
+                    }
                 if self._is_negated(doc, first, pseudo):
                     continue
             return True

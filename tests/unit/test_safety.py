@@ -342,7 +342,9 @@ def test_huge_input_is_capped_but_both_ends_are_screened(screener: Screener) -> 
     assert screener.screen("my temp is 38.9. " + filler).signals == ("temperature_reading",)
     assert screener.screen(filler + " and now I'm coughing up blood").signals == ("bleeding",)
     assert not screener.screen(filler).is_flagged
-    assert time.perf_counter() - start < 10
+    # A guard against run-away (quadratic) matching, not a speed test (that is `make bench`):
+    # with about 2,400 patterns one clipped message takes about 2 s on the CI machines.
+    assert time.perf_counter() - start < 20
 
 
 def test_message_text_never_reaches_the_logs(
@@ -656,3 +658,84 @@ def test_shaking_negated_with_shivery(screener: Screener) -> None:
     screening = screener.screen("i haven't been shaking or shivering at all")
     assert not screening.is_flagged and "shivering" in screening.discounted
     assert screener.screen("i can't shake off this shivering").is_flagged
+
+
+# Chosen on the sixth validation set; these sentences are new, not copied from it.
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("she's been so pale and tired for a fortnight", "tired_pale"),
+        ("knackered and grey looking every day", "tired_pale"),
+        ("the smallest walk wears him out", "tired_pale"),
+        ("his bones ache, worse at bedtime", "bone_pain"),
+        ("her legs hurt every night and she cries", "bone_pain"),
+        ("could it just be growing pains?", "bone_pain"),
+        ("cold after cold since september", "infections"),
+        ("that's his third course of antibiotics", "infections"),
+        ("I've dropped a stone without even trying", "weight_loss"),
+        ("his school trousers are hanging off him", "weight_loss"),
+        ("a cough that just won't go away", "lasting_symptom"),
+        ("headaches every morning this week", "lasting_symptom"),
+        ("my pee looks bright red", "bleeding"),
+        ("mum's gone all vacant and quiet", "confusion"),
+        ("he keeps forgetting where he is", "confusion"),
+        ("shivering under the duvet with my coat on", "shivering"),
+        ("bokin all day", "vomiting"),
+    ],
+)
+def test_sixth_set_signals(screener: Screener, text: str, signal: str) -> None:
+    assert signal in screener.screen(text).signals
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thinking of checking out for good",
+        "it'd be easier for everyone if I just wasn't around",
+        "I've been researching methods online",
+        "he has his morphine saved up",
+        "i scalded myself on purpose",
+        "it keeps bleeding, on purpose",
+        "there's nae point",
+        "I've stopped hoping",
+        "everything feels pointless",
+        "would that be enough to not wake up",
+    ],
+)
+def test_sixth_set_crisis_wording(screener: Screener, text: str) -> None:
+    assert screener.screen(text).category == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "... or anything" and "no point" end many ordinary clauses: not crisis words.
+        "i'm not shaking or hot or anything, just asking about parking",
+        "no point ringing them now, it's sorted",
+        "we tied the knot in may",
+        "can I check out of the ward before lunch",
+        "would that be enough notice to move my appointment",
+        "I've lost my appointment letter",
+    ],
+)
+def test_sixth_set_look_alikes_stay_quiet(screener: Screener, text: str) -> None:
+    assert screener.screen(text).category != "crisis"
+    assert not {"weight_loss", "tired_pale"} & set(screener.screen(text).signals)
+
+
+@pytest.mark.parametrize(
+    ("text", "framing"),
+    [
+        # An all-clear is about the symptom, not "has stopped playing" or "won't go away".
+        ("he has stopped playing football because his legs hurt at night", None),
+        ("a rash that won't go away", None),
+        ("the nosebleed has stopped", "resolved"),
+        ("the rash went away with the cream", "resolved"),
+        # Worse than ever on treatment is about now.
+        ("shaking and feels worse than she ever did on chemo", None),
+        # Unsure whether she has a temperature is about now, not some day.
+        ("she's shaking and I can't tell if she's got a temp", None),
+    ],
+)
+def test_sixth_set_framing(screener: Screener, text: str, framing: str | None) -> None:
+    assert screener.screen(text).framing == framing
