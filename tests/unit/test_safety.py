@@ -739,3 +739,19 @@ def test_sixth_set_look_alikes_stay_quiet(screener: Screener, text: str) -> None
 )
 def test_sixth_set_framing(screener: Screener, text: str, framing: str | None) -> None:
     assert screener.screen(text).framing == framing
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("he is running hot, 38.5", True),
+        ("she's red hot and floppy", True),
+        ("my engine's running hot, I might be late", False),
+        ("the oven is red hot", False),
+        ("wimbledon fever in our house this week", False),
+    ],
+)
+def test_running_hot_is_a_person_not_a_machine(
+    screener: Screener, text: str, flagged: bool
+) -> None:
+    assert ("fever" in screener.screen(text).signals) is flagged
