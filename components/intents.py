@@ -150,7 +150,9 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
                 DETAILS_KEY,
                 {
                     "reason": prediction.reason,
-                    "similarity": round(prediction.similarity, 3),
+                    "similarity": None
+                    if prediction.similarity is None
+                    else round(prediction.similarity, 3),
                     "suggestions": prediction.suggestions,
                 },
                 add_to_output=True,

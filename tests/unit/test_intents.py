@@ -102,3 +102,12 @@ def test_features_survive_a_round_trip(model):
     before = model.predict(text, text, _vectors([text])[0])
     again = IntentModel.from_bytes(model.to_bytes())
     assert again.predict(text, text, _vectors([text])[0]).ranking == before.ranking
+
+
+def test_similarity_is_read_only_when_the_decision_needs_it(model):
+    text = "how often are check ups"
+    model.settings = Settings(min_similarity=0.0, fallback_threshold=0.0, sure=0.0)
+    assert model.predict(text, text, _vectors([text])[0]).similarity is None
+    model.settings = Settings(min_similarity=0.0, fallback_threshold=0.0, sure=1.01)
+    checked = model.predict(text, text, _vectors([text])[0])
+    assert checked.similarity is not None and checked.nearest == "ask_how_often"
