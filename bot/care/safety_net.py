@@ -200,6 +200,10 @@ class SafetyNet:
         """Each category's best score over the message's pieces, the look-alike score for the
         piece that scored best, and its best scores against ordinary questions and unrelated
         requests."""
+        best, negative, lead = self._category_scores(text)
+        return best, negative, self._everyday(lead)
+
+    def _category_scores(self, text: str) -> tuple[dict[str, float], Lookalikes, np.ndarray]:
         vectors = self._encoder.encode(pieces(text))
         sims = vectors @ self._anchors.T
         best: dict[str, float] = {}
@@ -213,20 +217,24 @@ class SafetyNet:
         negative_kept = _top_mean(negative_sims[:, self._not_negated])
         leader = max(best, key=best.get)
         piece = best_piece[leader]
-        lead = vectors[piece : piece + 1]
+        negative = Lookalikes(float(negative_top[piece]), float(negative_kept[piece]))
+        return best, negative, vectors[piece : piece + 1]
 
+    def _everyday(self, lead: np.ndarray) -> Ordinary:
         def closest(rows: np.ndarray | None) -> float:
             return float(_top_mean(lead @ rows.T)[0]) if rows is not None else -1.0
 
-        ordinary = Ordinary(closest(self._ordinary), closest(self._unrelated))
-        negative = Lookalikes(float(negative_top[piece]), float(negative_kept[piece]))
-        return best, negative, ordinary
+        return Ordinary(closest(self._ordinary), closest(self._unrelated))
 
     def check(self, text: str, lasting: bool = False) -> NetResult:
         """The most urgent category whose anchors this message is close enough to."""
         if not text or not text.strip():
             return NOTHING
-        best, negative, ordinary = self.scores(text)
+        best, negative, lead = self._category_scores(text)
+        # The ordinary questions and unrelated requests (7,700 vectors) only matter to a
+        # category over its threshold (`judge`'s `clear`); most messages have none.
+        near = any(score >= self.thresholds[self._tiers[n]] for n, score in best.items())
+        ordinary = self._everyday(lead) if near else NOT_EVERYDAY
         return self.judge(best, negative, self.thresholds, self.margin, ordinary, lasting)
 
     def judge(

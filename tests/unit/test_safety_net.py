@@ -224,3 +224,22 @@ def test_crisis_language_may_not_trail_unrelated_requests_by_much(net):
     assert net.judge(best, far, net.thresholds, net.margin, Ordinary(0.4, 0.65)).tier == "crisis"
     # "wake me up at half six": much nearer everyday requests than any crisis phrasing
     assert net.judge(best, far, net.thresholds, net.margin, Ordinary(0.4, 0.75)).tier is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "when is my next appointment",
+        "find a garage near me",
+        "my legs have ached every night for weeks",
+        "he's burning up and won't wake properly",
+        "i don't see the point in anything any more",
+        "I had a nosebleed during chemo, is that why they check my bloods?",
+    ],
+)
+@pytest.mark.parametrize("lasting", [False, True])
+def test_check_skips_only_work_that_cannot_change_the_answer(net, text, lasting):
+    # `check` reads the ordinary questions only when a category is over its threshold.
+    best, negative, ordinary = net.scores(text)
+    full = net.judge(best, negative, net.thresholds, net.margin, ordinary, lasting)
+    assert net.check(text, lasting) == full
