@@ -243,3 +243,20 @@ def test_check_skips_only_work_that_cannot_change_the_answer(net, text, lasting)
     best, negative, ordinary = net.scores(text)
     full = net.judge(best, negative, net.thresholds, net.margin, ordinary, lasting)
     assert net.check(text, lasting) == full
+
+
+def test_every_rule_signal_says_which_net_categories_it_speaks_for(net):
+    # triage.SPEAKS_FOR is kept by hand: a new rule signal without an entry would veto every
+    # net category when its words are discounted ("no rash" silencing a lasting cough).
+    import yaml
+
+    from bot.care import triage
+    from bot.config import get_settings
+
+    with open(get_settings().safety_terms_file, encoding="utf-8") as handle:
+        terms = yaml.safe_load(handle)
+    signals = {name for section in ("urgent", "crisis") for name in terms[section]}
+    assert signals <= set(triage.SPEAKS_FOR)
+    assert set(triage.signal_tiers()) <= set(triage.SPEAKS_FOR)
+    known = set(net._categories)
+    assert all(categories <= known for categories in triage.SPEAKS_FOR.values())
