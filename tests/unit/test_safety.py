@@ -716,11 +716,27 @@ def test_sixth_set_crisis_wording(screener: Screener, text: str) -> None:
         "can I check out of the ward before lunch",
         "would that be enough notice to move my appointment",
         "I've lost my appointment letter",
+        # Found by a review of the sixth-set rules: ordinary questions they had caught.
+        "can I collect my tablets from the pharmacy on Friday?",
+        "is hand gel enough to kill the bug?",
+        "would that be enough to stop me getting a parking fine?",
+        "I looked up how to do it on the website",
+        "I've given up hoping they'll ring me back",
+        "what's the point of any of this paperwork?",
+        "will the hand rail in the bathroom take my weight?",
+        "I scalded my hand on the kettle making tea",
+        "I forgot where I was supposed to go for my bloods",
+        "I'm all confused about the new appointment times",
+        "this is the second time this month my appointment has been cancelled",
+        "I keep getting sick of waiting on hold",
+        "I dropped my phone without meaning to",
+        "his school trousers are hanging up in the wardrobe",
+        "I've been scratching my head for days about this letter",
+        "I'm shattered after a flight home",
     ],
 )
 def test_sixth_set_look_alikes_stay_quiet(screener: Screener, text: str) -> None:
-    assert screener.screen(text).category != "crisis"
-    assert not {"weight_loss", "tired_pale"} & set(screener.screen(text).signals)
+    assert not screener.screen(text).is_flagged
 
 
 @pytest.mark.parametrize(
@@ -749,6 +765,8 @@ def test_sixth_set_framing(screener: Screener, text: str, framing: str | None) -
         ("my engine's running hot, I might be late", False),
         ("the oven is red hot", False),
         ("wimbledon fever in our house this week", False),
+        # "baby fever" is a baby with a fever, not an event's "fever".
+        ("my baby fever won't come down", True),
     ],
 )
 def test_running_hot_is_a_person_not_a_machine(
