@@ -504,7 +504,7 @@ class Screener:
         for match_id, start, end in matcher(doc):
             label = self._nlp.vocab.strings[match_id]
             if label.endswith(ANCHORED):
-                if end < len(doc) and not self._is_clause_break(doc, end):
+                if not self._ends_clause(doc, end):
                     continue
                 label = label[: -len(ANCHORED)]
             out.append((label, start, end))
@@ -581,7 +581,7 @@ class Screener:
             if signal in found:
                 continue
             if (
-                (must_end and end < len(doc) and not self._is_clause_break(doc, end))
+                (must_end and not self._ends_clause(doc, end))
                 or any(h_start <= start and end <= h_end for h_start, h_end in harmless)
                 or (category in self._negatable and self._is_negated(doc, start, pseudo))
             ):
@@ -589,6 +589,10 @@ class Screener:
                 continue
             found[signal] = category
         return found, discounted
+
+    def _ends_clause(self, doc: Doc, end: int) -> bool:
+        """Whether a match ending at token `end` ends its clause (what `$` asks for)."""
+        return end >= len(doc) or self._is_clause_break(doc, end)
 
     def _is_clause_break(self, doc: Doc, i: int) -> bool:
         token = doc[i]

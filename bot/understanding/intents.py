@@ -146,11 +146,11 @@ class IntentModel:
         data: list[np.ndarray] = []
         indptr = [0]
         for lemma, text in zip(lemmas, texts, strict=True):
-            for transform, document in ((words, lemma), (chars, text.lower())):
-                columns, values = transform.row(document)
-                indices.append(columns)
-                data.append(values)
-            indptr.append(indptr[-1] + len(indices[-1]) + len(indices[-2]))
+            word_columns, word_values = words.row(lemma)
+            char_columns, char_values = chars.row(text.lower())
+            indices += [word_columns, char_columns]
+            data += [word_values, char_values]
+            indptr.append(indptr[-1] + len(word_columns) + len(char_columns))
         width = len(self._words.vocabulary_) + len(self._chars.vocabulary_)
         sparse = csr_matrix(
             (
