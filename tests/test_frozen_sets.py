@@ -17,6 +17,7 @@ FROZEN = {
     "tests/safety/validation_4.yml": "d76592bbff292264b937b61b2404ea48757a41dc0ff0bc121672a77fd0d1f019",  # noqa: E501
     "tests/safety/validation_5.yml": "4afb2da5117611bf0d2e992f583d53766ae8eaeb9e5d63c65304339c5646fb83",  # noqa: E501
     "tests/safety/validation_6.yml": "94fa8e237766b820a1a67269133bd3bea02481a79518d338462b0b11c05fdf2c",  # noqa: E501
+    "tests/safety/validation_7.yml": "f78132d9cff498aa7f2a3e92ba902e44b067bfa8ef5af28c29ce36a8c79fcda8",  # noqa: E501
 }
 
 
