@@ -12,6 +12,7 @@ FROZEN = {
     "tests/safety/blind_test.yml": "7f993e29f48ddae342ab9a8ecba9650310108bdd901816594d46fc08f6fd147c",  # noqa: E501
     "tests/safety/validation.yml": "fc9ac00a8ea8fc9d841a899b09212ac70f2713940173e78fb2ba074c21ef4dc7",  # noqa: E501
     "tests/nlu/validation_2.yml": "d3a5ed733f0fd9bcbc80777c0d598c7d10046cc256eae171ec5d962588636109",  # noqa: E501
+    "tests/nlu/validation_3.yml": "0b8c9ff2c24739efd5fa0e3c867f56d644d32546fbcbb827fa586c0e6c5a4d56",  # noqa: E501
     "tests/safety/validation_2.yml": "ec44fc07955f5867ec481a8cbc8c5b582468b597fbe75fbebcfd422f5debbe86",  # noqa: E501
     "tests/safety/validation_3.yml": "df871210be8ce7754efa39eb4f2ecabbc2502c2be714706aa41f6b6108b15976",  # noqa: E501
     "tests/safety/validation_4.yml": "d76592bbff292264b937b61b2404ea48757a41dc0ff0bc121672a77fd0d1f019",  # noqa: E501
