@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot.care.keyed_matcher import KeyedMatcher
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Token
@@ -405,8 +407,6 @@ class Screener:
         *,
         max_chars: int = MAX_CHARS,
     ) -> None:
-        from spacy.matcher import Matcher
-
         if isinstance(terms, Mapping):
             _check_terms(terms)
             self._terms: Mapping[str, Any] = terms
@@ -432,7 +432,7 @@ class Screener:
         gap_stops = {b for b in self._breaks if any(c.isalpha() for c in b)}
         compiler = _PhraseCompiler(nlp, gap_stops)
 
-        self._matcher = Matcher(nlp.vocab)
+        self._matcher = KeyedMatcher(nlp.vocab)
         self._labels: dict[int, tuple[str, str, bool]] = {}
         for category in CATEGORIES:
             for signal, spec in (self._terms.get(category) or {}).items():
@@ -440,16 +440,16 @@ class Screener:
                     continue
                 self._add(compiler, self._matcher, signal, category, spec or {})
 
-        self._harmless = Matcher(nlp.vocab)
+        self._harmless = KeyedMatcher(nlp.vocab)
         harmless = self._terms.get("harmless") or {}
         groups = harmless.values() if isinstance(harmless, Mapping) else [harmless]
         self._add_plain(compiler, self._harmless, "harmless", [p for g in groups for p in g or ()])
-        self._pseudo = Matcher(nlp.vocab)
+        self._pseudo = KeyedMatcher(nlp.vocab)
         self._add_plain(compiler, self._pseudo, "pseudo", negation.get("pseudo_negations") or [])
-        self._someone_else = Matcher(nlp.vocab)
+        self._someone_else = KeyedMatcher(nlp.vocab)
         other = self._terms.get("someone_else") or {}
         self._add_plain(compiler, self._someone_else, "someone_else", other.get("phrases") or [])
-        self._framing = Matcher(nlp.vocab)
+        self._framing = KeyedMatcher(nlp.vocab)
         for kind, phrases in (self._terms.get("framing") or {}).items():
             self._add_plain(compiler, self._framing, str(kind), phrases or [])
 
