@@ -121,10 +121,17 @@ def main() -> None:
     parser.add_argument("--grid", action="store_true", help="try a grid of settings")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument(
-        "--set", choices=("1", "2"), default="1", help="which validation set (2: validation_2.yml)"
+        "--set",
+        choices=("1", "2", "3"),
+        default="1",
+        help="which validation set (2: validation_2.yml, 3: validation_3.yml)",
+    )
+    parser.add_argument(
+        "--misses", action="store_true", help="list the validation messages scored wrong"
     )
     args = parser.parse_args()
-    validation = VALIDATION if args.set == "1" else VALIDATION.with_name("validation_2.yml")
+    suffix = "" if args.set == "1" else f"_{args.set}"
+    validation = VALIDATION.with_name(f"validation{suffix}.yml")
 
     encoder = get_encoder()
     texts, labels = training_examples()
@@ -163,6 +170,11 @@ def main() -> None:
             f"{name}: in-scope {figures['in_scope']:.3f} unrelated {figures['unrelated']:.3f}"
             f" (in-scope fallbacks {figures['in_scope_fallback']:.3f})"
         )
+        if args.misses:
+            for text, prediction, want in zip(val_texts, preds, wanted, strict=True):
+                right = prediction.intent in (REJECTED if want == [OUT_OF_SCOPE] else set(want))
+                if not right:
+                    print(f"  missed: {'/'.join(want)} -> {prediction.intent}: {text}")
     if args.cv:
         results["cv"] = cross_validate(texts, lemmas, vectors, labels, base)
         print(json.dumps(results["cv"], indent=1))

@@ -48,9 +48,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--set",
-        choices=("1", "2", "3", "4", "5", "6"),
+        choices=("1", "2", "3", "4", "5", "6", "7"),
         default="1",
-        help="which validation sets (2: validation_2.yml; 3 to 6: safety sets with no NLU "
+        help="which validation sets (2: validation_2.yml; 3 to 7: safety sets with no NLU "
         "twin, scored with the second NLU set as ordinary messages)",
     )
     args = parser.parse_args()
