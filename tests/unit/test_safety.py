@@ -773,3 +773,83 @@ def test_running_hot_is_a_person_not_a_machine(
     screener: Screener, text: str, flagged: bool
 ) -> None:
     assert ("fever" in screener.screen(text).signals) is flagged
+
+
+# Chosen on the seventh validation set and narrowed by a review; these sentences are new,
+# not copied from it.
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("he's roastin, 38.9", "temperature_reading"),
+        ("the wean's chitterin wi the cold under three blankets", "shivering"),
+        ("her wee has gone a dark pink colour", "bleeding"),
+        ("I have to stop on the stairs to catch my breath", "breathless"),
+        ("his ribs are sucking in with every breath", "breathless"),
+        ("she had a jerking fit in the bath", "confusion"),
+        ("had another shaking episode this morning", "confusion"),
+    ],
+)
+def test_seventh_set_signals(screener: Screener, text: str, signal: str) -> None:
+    assert signal in screener.screen(text).signals
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how many would it take to never wake up",
+        "what would it take to end it all",
+        "cannae stop hurtin masel",
+        "had the urge to sh again last night",
+    ],
+)
+def test_seventh_set_crisis_wording(screener: Screener, text: str) -> None:
+    assert screener.screen(text).category == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Found by a review of the seventh-set rules: ordinary messages they had caught.
+        "I won't be around next week, can we move my appointment?",
+        "We're in Spain all of August so I won't be around.",
+        "this is my last message for today, I'll ring tomorrow",
+        "Please ignore my last message to you, I got the date wrong",
+        "I've made my peace with having phone appointments",
+        "we're keeping the party quiet so nobody suspects",
+        "how long does it take to die down after the jab?",
+        "what would it take to not wake up at 5am on the steroids?",
+        "ugh sh again, the appointment's been cancelled",
+        "cut masel on a tin of beans making the dinner",
+        "I can walk to school now without stopping to catch my breath",
+        "the pilates teacher says keep your tummy pulled in",
+        "his chest going in and out while he sleeps looks normal",
+        "a lovely bit of chitter chatter with the nurses",
+        "the birds were chittering away all morning",
+        "my eyelid has had a twitching spell all week",
+        "the bus took a jerky turn and I spilled my coffee",
+        "my hands go clammy when I'm nervous, I've got 38 questions ready",
+    ],
+)
+def test_seventh_set_look_alikes_stay_quiet(screener: Screener, text: str) -> None:
+    result = screener.screen(text)
+    assert result.category != "crisis"
+    assert not {"breathless", "confusion", "shivering", "temperature_reading"} & set(result.signals)
+
+
+@pytest.mark.parametrize(
+    ("text", "framing"),
+    [
+        # Going back into hospital is about now; "back in 2019" is the past.
+        ("temp 38.6 and I don't want to go back in", None),
+        ("back in 2019 I had fevers all the time", "past"),
+        # When ALL treatment ended dates the treatment, not the symptom.
+        ("temp 38 exactly, finished ALL in 2022", None),
+        ("ALL finished last year, he's burning up", None),
+        ("was out of breath after the run but soon got my breath back", "resolved"),
+        # Found by the review: a fever back, and a fit that stopped, are not all-clears.
+        ("thought her fever had broken but she's got it back, 38.9", None),
+        ("the fit stopped quickly but he's really drowsy", None),
+    ],
+)
+def test_seventh_set_framing(screener: Screener, text: str, framing: str | None) -> None:
+    assert screener.screen(text).framing == framing
