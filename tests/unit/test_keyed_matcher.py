@@ -9,19 +9,11 @@ import yaml
 from spacy.matcher import Matcher
 
 import bot.care.safety
-import bot.understanding.nlp
 from bot.care.keyed_matcher import KeyedMatcher
 from bot.care.safety import Screener, load_terms
 
 ROOT = Path(__file__).resolve().parents[2]
 TERMS_PATH = ROOT / "content" / "safety_terms.yml"
-
-
-@pytest.fixture(scope="module")
-def nlp(tmp_path_factory: pytest.TempPathFactory):
-    target = tmp_path_factory.mktemp("spacy") / "nlp"
-    bot.understanding.nlp.save_pipeline(target)
-    return bot.understanding.nlp.load_pipeline(target)
 
 
 PATTERNS = {

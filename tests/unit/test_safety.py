@@ -36,13 +36,6 @@ def _entries(section: str) -> list:
 
 
 @pytest.fixture(scope="session")
-def nlp(tmp_path_factory: pytest.TempPathFactory):
-    target = tmp_path_factory.mktemp("spacy") / "nlp"
-    bot.understanding.nlp.save_pipeline(target)
-    return bot.understanding.nlp.load_pipeline(target)
-
-
-@pytest.fixture(scope="session")
 def terms() -> dict:
     return load_terms(TERMS_PATH)
 
