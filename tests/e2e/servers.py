@@ -8,6 +8,7 @@ staff console (bot/apps/console.py) starts on its own port as well.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -28,9 +29,41 @@ VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "current.tar.gz"
 
 
+# Ports handed out in this run, so two servers started together never get the same one.
+_HANDED_OUT: set[int] = set()
+# Below the kernel's ephemeral range, where outgoing connections take their local ports.
+_LOWEST_PORT = 20000
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port nobody is listening on right now."""
-    with socket.socket() as sock:
+    """A TCP port nobody is listening on right now, below the ephemeral range.
+
+    A port the kernel picks for a bind to port 0 comes from the ephemeral range, where it can
+    be taken as the local port of an outgoing connection (a database client, a test's own
+    request) before our server binds it: the widget server once failed to start in
+    `make test` with "address already in use".
+    """
+    top = _ephemeral_start()
+    candidates = list(range(_LOWEST_PORT, top)) if top > _LOWEST_PORT + 1000 else []
+    random.shuffle(candidates)
+    for port in candidates[:500]:
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    with socket.socket() as sock:  # an unusual port range: let the kernel choose
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
