@@ -65,15 +65,18 @@ def configured_settings() -> Settings:
     return Settings(**{k: v for k, v in entry.items() if k in names})
 
 
+def is_right(intent: str, wanted: list[str]) -> bool:
+    """An in-scope message needs one of its intents; an unrelated one, to be declined."""
+    return intent in (REJECTED if wanted == [OUT_OF_SCOPE] else wanted)
+
+
 def score(predictions, wanted) -> dict[str, float]:
     """In-scope answered right, and unrelated declined."""
     ins = [(p, w) for p, w in zip(predictions, wanted, strict=True) if w != [OUT_OF_SCOPE]]
     outs = [(p, w) for p, w in zip(predictions, wanted, strict=True) if w == [OUT_OF_SCOPE]]
-    right = sum(p.intent in w for p, w in ins)
-    declined = sum(p.intent in REJECTED for p, _ in outs)
     return {
-        "in_scope": right / max(len(ins), 1),
-        "unrelated": declined / max(len(outs), 1),
+        "in_scope": sum(is_right(p.intent, w) for p, w in ins) / max(len(ins), 1),
+        "unrelated": sum(is_right(p.intent, w) for p, w in outs) / max(len(outs), 1),
         "in_scope_fallback": sum(p.intent == FALLBACK for p, _ in ins) / max(len(ins), 1),
     }
 
@@ -172,8 +175,7 @@ def main() -> None:
         )
         if args.misses:
             for text, prediction, want in zip(val_texts, preds, wanted, strict=True):
-                right = prediction.intent in (REJECTED if want == [OUT_OF_SCOPE] else set(want))
-                if not right:
+                if not is_right(prediction.intent, want):
                     print(f"  missed: {'/'.join(want)} -> {prediction.intent}: {text}")
     if args.cv:
         results["cv"] = cross_validate(texts, lemmas, vectors, labels, base)

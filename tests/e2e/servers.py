@@ -51,9 +51,8 @@ def free_port() -> int:
     `make test` with "address already in use".
     """
     top = _ephemeral_start()
-    candidates = list(range(_LOWEST_PORT, top)) if top > _LOWEST_PORT + 1000 else []
-    random.shuffle(candidates)
-    for port in candidates[:500]:
+    for _ in range(500 if top > _LOWEST_PORT + 1000 else 0):
+        port = random.randrange(_LOWEST_PORT, top)
         if port in _HANDED_OUT:
             continue
         with socket.socket() as sock:
