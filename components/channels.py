@@ -79,9 +79,10 @@ def user_message(
     patient: str | None,
     auth: str,
     channel: str,
+    message_id: str | None = None,
 ) -> UserMessage:
     """A UserMessage carrying only the metadata the channel vouches for, and its signed claim."""
-    message_id = uuid.uuid4().hex
+    message_id = message_id or uuid.uuid4().hex
     metadata = {
         VERIFIED_PATIENT_KEY: patient,
         AUTH_KEY: auth,
@@ -95,6 +96,22 @@ def user_message(
         metadata=metadata,
         message_id=message_id,
     )
+
+
+async def earlier_replies(
+    app: Sanic, conversation: str, turn: str | None, recipient: str
+) -> list[dict[str, Any]] | None:
+    """The stored replies to a resent message whose turn was already saved, else None."""
+    if turn is None or not dedupe.RESEND.get():
+        return None
+    try:
+        return await dedupe.replies_already_given(
+            app.ctx.agent.tracker_store, conversation, turn, recipient
+        )
+    except Exception:
+        # The store marked its failure (STORE_FAILED): the turn is then answered 503.
+        logger.exception("rest channel: stored conversation could not be read for a resend")
+        return None
 
 
 def client_address(request: Request) -> str:
@@ -269,22 +286,30 @@ class TokenRestInput(InputChannel):
             if checked.text is not None:
                 collector = CollectingOutputChannel()
                 conversation = conversation_id(patient, sender)
-                message = user_message(
-                    await gated_text(request.app, checked.text, conversation),
-                    collector,
-                    conversation,
-                    patient,
-                    auth,
-                    self.name(),
-                )
-                try:
-                    await on_new_message(message)
-                except Exception:
-                    # The text is never logged: it may hold health details.
-                    logger.exception("rest channel: message handling failed")
-                    return response.json(
-                        [{"recipient_id": sender, "text": sorry_reply()}], status=500
+                client_id = body.get("message_id")
+                turn = dedupe.turn_id(conversation, client_id) if client_id else None
+                earlier = await earlier_replies(request.app, conversation, turn, sender)
+                if earlier is not None:
+                    logger.info("rest message already answered before a failure: replayed")
+                    collector.messages = earlier
+                else:
+                    message = user_message(
+                        await gated_text(request.app, checked.text, conversation),
+                        collector,
+                        conversation,
+                        patient,
+                        auth,
+                        self.name(),
+                        message_id=turn,
                     )
+                    try:
+                        await on_new_message(message)
+                    except Exception:
+                        # The text is never logged: it may hold health details.
+                        logger.exception("rest channel: message handling failed")
+                        return response.json(
+                            [{"recipient_id": sender, "text": sorry_reply()}], status=500
+                        )
                 OFFERED.remember(conversation, collector.messages)
                 replies.extend({**m, "recipient_id": sender} for m in collector.messages)
                 if not collector.messages:

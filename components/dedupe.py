@@ -13,6 +13,12 @@ dies the claim lapses within `CLAIM_SECONDS` (3 s) and a retry is answered elsew
 Every turn, with an id or not, is answered 503 if its conversation could not be read or saved
 (components/tracker_store.py), so the client sends it again instead of losing it.
 
+A copy that is handled again (its first attempt failed, or the instance answering it died)
+is marked by `RESEND`. Every copy of one client message reaches Rasa under the same
+`turn_id`, so the handler can look for that turn in the stored conversation first and answer
+with the replies kept there (`replies_already_given`): an instance killed after saving the turn
+but before keeping its reply here would otherwise have the turn stored twice.
+
 When Redis is unreachable a message with an id is refused with 503 and `Retry-After`, never
 answered unguarded: the same Redis holds Rasa's conversation locks, so it could not be
 answered safely anyway, and the client retries with the same id. Keys hold only a hash of
@@ -27,8 +33,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, Protocol
 
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -47,9 +56,15 @@ WAIT_SECONDS = 25.0
 POLL_SECONDS = 0.05
 PENDING = b"pending"
 KEY_PREFIX = "all-followup:message:"
+# Marks an id some attempt has started, for as long as its reply is kept.
+SEEN_PREFIX = KEY_PREFIX + "seen:"
 RETRY_AFTER_SECONDS = "2"
 # For the client's developers, not patients (the widget never sends a bad id).
 BAD_ID_REPLY = "'message_id' must be a text of 1 to 64 characters."
+
+
+# True while handling a copy of a message id that an earlier attempt had started.
+RESEND: ContextVar[bool] = ContextVar("resend", default=False)
 
 
 class StoreUnavailable(Exception):
@@ -169,6 +184,41 @@ def message_key(conversation: str, message_id: str) -> str:
     return KEY_PREFIX + digest
 
 
+def turn_id(conversation: str, message_id: str) -> str:
+    """The id Rasa stores on the user's turn: the same for every copy of one client message."""
+    return hashlib.sha256(f"turn\x00{conversation}\x00{message_id}".encode()).hexdigest()[:32]
+
+
+async def replies_already_given(
+    tracker_store: Any, conversation: str, turn: str, recipient: str
+) -> list[dict[str, Any]] | None:
+    """The replies stored after user turn `turn` if it was saved recently, else None."""
+    tracker = await tracker_store.retrieve(conversation)
+    if tracker is None:
+        return None
+    events = list(tracker.events)
+    oldest = time.time() - get_settings().message_id_ttl_seconds
+    start = next(
+        (
+            i
+            for i in range(len(events) - 1, -1, -1)
+            if isinstance(events[i], UserUttered) and events[i].message_id == turn
+        ),
+        None,
+    )
+    if start is None or events[start].timestamp < oldest:
+        return None
+    output = CollectingOutputChannel()
+    for event in events[start + 1 :]:
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            # Rasa's own path from a stored utterance to channel messages, as on the first reply.
+            data = {k: v for k, v in (event.data or {}).items() if v is not None}
+            await output.send_response(recipient, {"text": event.text, **data})
+    return output.messages
+
+
 def _encodable(value: str) -> bool:
     """False for text with lone surrogates (valid JSON escapes, not valid Unicode text)."""
     try:
@@ -214,16 +264,20 @@ async def answer_once(
             if time.monotonic() > deadline:
                 return _unavailable()
             await asyncio.sleep(POLL_SECONDS)
+        first_attempt = await asyncio.to_thread(store.claim, SEEN_PREFIX + key, ttl)
     except StoreUnavailable:
         logger.error("message id store unreachable: message refused with 503")
         return _unavailable()
     beat = asyncio.ensure_future(_heartbeat(store, key))
+    resend = RESEND.set(not first_attempt)
     try:
         reply = await handle()
     except BaseException:
         beat.cancel()
         await asyncio.to_thread(_quiet, store.release, key)
         raise
+    finally:
+        RESEND.reset(resend)
     beat.cancel()
     if reply.status == 200 and reply.body is not None:
         await asyncio.to_thread(_quiet, store.put, key, reply.body, ttl)

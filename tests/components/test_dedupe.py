@@ -110,3 +110,89 @@ async def test_unreachable_redis_refuses_with_503_and_retry_after() -> None:
 def test_keys_reveal_neither_conversation_nor_id() -> None:
     k = message_key("p-abc123", "message-42")
     assert "abc123" not in k and "message-42" not in k and k.startswith(dedupe.KEY_PREFIX)
+
+
+def resend_recording_handler(seen: list[bool], status: int = 200):
+    async def handle() -> HTTPResponse:
+        seen.append(dedupe.RESEND.get())
+        return response.json([{"text": "ok"}], status=status)
+
+    return handle
+
+
+async def test_only_a_copy_an_earlier_attempt_started_is_marked_as_a_resend(store) -> None:
+    seen: list[bool] = []
+    k = key()
+    await answer_once(store, k, resend_recording_handler(seen, status=500))
+    await answer_once(store, k, resend_recording_handler(seen))
+    await answer_once(store, key(), resend_recording_handler(seen))
+    assert seen == [False, True, False]
+    assert dedupe.RESEND.get() is False
+
+
+async def test_a_lapsed_claims_retry_is_marked_as_a_resend(store, monkeypatch) -> None:
+    monkeypatch.setattr(dedupe, "CLAIM_SECONDS", 0.3)
+    seen: list[bool] = []
+    k = key()
+    assert store.claim(k, 0.3) and store.claim(dedupe.SEEN_PREFIX + k, 60)  # died mid-turn
+    await answer_once(store, k, resend_recording_handler(seen))
+    assert seen == [True]
+
+
+def test_every_copy_of_a_message_gets_one_turn_id() -> None:
+    assert dedupe.turn_id("c1", "m1") == dedupe.turn_id("c1", "m1")
+    assert (
+        len({dedupe.turn_id("c1", "m1"), dedupe.turn_id("c2", "m1"), dedupe.turn_id("c1", "m2")})
+        == 3
+    )
+    assert "c1" not in dedupe.turn_id("c1", "m1")
+
+
+def stored_tracker(turn: str, timestamp: float | None = None):
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    buttons = [{"title": "Yes", "payload": "/affirm"}]
+    return DialogueStateTracker.from_events(
+        "c1",
+        [
+            UserUttered("hello", message_id="older"),
+            BotUttered("Hi there."),
+            UserUttered("a question", message_id=turn, timestamp=timestamp),
+            ActionExecuted("action_answer"),
+            BotUttered("First part.\n\nSecond part."),
+            BotUttered("Shall I?", data={"buttons": buttons, "image": None}),
+            UserUttered("next", message_id="newer"),
+            BotUttered("Not this one."),
+        ],
+    )
+
+
+class OneTracker:
+    def __init__(self, tracker) -> None:
+        self.tracker = tracker
+
+    async def retrieve(self, sender_id: str):
+        return self.tracker if sender_id == "c1" else None
+
+
+async def test_a_stored_turns_replies_come_back_as_rasa_sent_them() -> None:
+    store = OneTracker(stored_tracker("t1"))
+    replies = await dedupe.replies_already_given(store, "c1", "t1", "r")
+    assert replies == [
+        {"recipient_id": "r", "text": "First part."},
+        {"recipient_id": "r", "text": "Second part."},
+        {
+            "recipient_id": "r",
+            "text": "Shall I?",
+            "buttons": [{"title": "Yes", "payload": "/affirm"}],
+        },
+    ]
+
+
+async def test_an_unknown_old_or_missing_turn_is_not_replayed() -> None:
+    store = OneTracker(stored_tracker("t1"))
+    assert await dedupe.replies_already_given(store, "c1", "t2", "r") is None
+    assert await dedupe.replies_already_given(store, "other", "t1", "r") is None
+    old = OneTracker(stored_tracker("t1", timestamp=1_000_000.0))
+    assert await dedupe.replies_already_given(old, "c1", "t1", "r") is None
