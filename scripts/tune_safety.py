@@ -48,15 +48,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--set",
-        choices=("1", "2", "3", "4", "5", "6", "7"),
+        choices=("1", "2", "3", "4", "5", "6", "7", "8"),
         default="1",
         help="which validation sets (2: validation_2.yml; 3 to 7: safety sets with no NLU "
-        "twin, scored with the second NLU set as ordinary messages)",
+        "twin, scored with the second NLU set as ordinary messages; 8: with the third)",
     )
     args = parser.parse_args()
     suffix = "" if args.set == "1" else f"_{args.set}"
     safety_validation = SAFETY_VALIDATION.with_name(f"validation{suffix}.yml")
-    nlu_suffix = "_2" if args.set not in ("1", "2") else suffix
+    nlu_suffix = {"1": "", "2": "_2", "8": "_3"}.get(args.set, "_2")
     nlu_validation = NLU_VALIDATION.with_name(f"validation{nlu_suffix}.yml")
 
     from bot.care import triage  # the same decision the screen makes

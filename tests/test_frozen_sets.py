@@ -19,6 +19,7 @@ FROZEN = {
     "tests/safety/validation_5.yml": "4afb2da5117611bf0d2e992f583d53766ae8eaeb9e5d63c65304339c5646fb83",  # noqa: E501
     "tests/safety/validation_6.yml": "94fa8e237766b820a1a67269133bd3bea02481a79518d338462b0b11c05fdf2c",  # noqa: E501
     "tests/safety/validation_7.yml": "f78132d9cff498aa7f2a3e92ba902e44b067bfa8ef5af28c29ce36a8c79fcda8",  # noqa: E501
+    "tests/safety/validation_8.yml": "d160c03ab24cc05b4754c31a4c50996e6d3aac99d096c66c49e1c8f75e412cb8",  # noqa: E501
 }
 
 
