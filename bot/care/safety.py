@@ -175,6 +175,43 @@ _DIGIT_POINT_RE = re.compile(r"\b(\d{2,3})\s+point\s+(\d)\b")
 _POINT_SOMETHING_RE = re.compile(r"\b(\d{2,3})\s+point\s+(?:something|summat|somethin|odd)\b")
 # Scots "cannae" / "canna" is "cannot", so "cannae keep a drink down" reads like "can't".
 _CANNAE_RE = re.compile(r"\b(?:cannae|canna)\b")
+# Scots and Northern English words that hide a phrase's own words from the matcher: "hurtin
+# masel", "nowt's worth owt", "nae fever", "she winnae settle" (eighth validation set).
+_DIALECT = {
+    "masel": "myself",
+    "maself": "myself",
+    "mysel": "myself",
+    "hissel": "himself",
+    "hersel": "herself",
+    "aboot": "about",
+    "withoot": "without",
+    "wioot": "without",
+    "wi'out": "without",
+    "nowt": "nothing",
+    "owt": "anything",
+    "nae mair": "anymore",
+    "nae more": "anymore",
+    "nae": "no",
+    "dinnae": "do not",
+    "didnae": "did not",
+    "doesnae": "does not",
+    "isnae": "is not",
+    "wisnae": "was not",
+    "willnae": "will not",
+    "winnae": "will not",
+    "wouldnae": "would not",
+    "couldnae": "could not",
+    "shouldnae": "should not",
+    "hasnae": "has not",
+    "havnae": "have not",
+    "havenae": "have not",
+}
+# "there's nae point" stays as it is: the crisis terms list it in Scots, where it is stronger.
+_DIALECT_RE = re.compile(
+    r"(?<![\w'])(" + "|".join(map(re.escape, _DIALECT)) + r")(?!\w)(?<!nae(?= point))"
+)
+# "thinkin aboot endin it", "bleedin", "shakin'": a dropped g (restored in Screener).
+_DROPPED_G_RE = re.compile(r"\b([a-z]{3,}in)'?(?![\w'])")
 # "38,4" is how many keyboards (and people) write 38.4; only numbers that look
 # like body temperatures are rewritten so "10,000" and lists stay as they are.
 _DECIMAL_COMMA_RE = re.compile(r"(?<![\d.,])(3[4-9]|4[0-4]|9[3-9]|10\d|110),(\d)(?![\d,])")
@@ -207,6 +244,7 @@ def normalise(text: str) -> str:
     text = _DIGIT_POINT_RE.sub(r"\1.\2", text)
     text = _POINT_SOMETHING_RE.sub(r"\1.0", text)
     text = _CANNAE_RE.sub("cannot", text)
+    text = _DIALECT_RE.sub(lambda m: _DIALECT[m.group(1)], text)
     text = _DECIMAL_COMMA_RE.sub(r"\1.\2", text)
     text = _SEPARATOR_RE.sub(r" \1 ", text)
     return _SPACES_RE.sub(" ", text).strip()
@@ -453,6 +491,11 @@ class Screener:
         for kind, phrases in (self._terms.get("framing") or {}).items():
             self._add_plain(compiler, self._framing, str(kind), phrases or [])
 
+        # Words whose "-ing" form the lemmatiser knows and which are not words themselves.
+        lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+        self._lemma_lookup = lemmas
+        self._base_words = frozenset(lemmas.values())
+
         reading = self._terms[URGENT].get(READING_SIGNAL) or {}
         self._temp_words = _as_set(reading.get("temperature_words"))
         self._words_before = int(reading.get("words_before", 6))
@@ -518,7 +561,7 @@ class Screener:
             return NOT_FLAGGED
         if len(text) > self.max_chars:
             log.debug("safety screen: long message clipped to %d characters", self.max_chars)
-        cleaned = normalise(_clip(text, self.max_chars))
+        cleaned = _DROPPED_G_RE.sub(self._restore_g, normalise(_clip(text, self.max_chars)))
         if not cleaned:
             return NOT_FLAGGED
         doc = self._nlp(cleaned)
@@ -547,6 +590,15 @@ class Screener:
         else:
             log.debug("safety screen: nothing flagged")
         return result
+
+    def _restore_g(self, match: re.Match[str]) -> str:
+        """ "endin" -> "ending" when only the "-ing" form is a word the lemmatiser knows."""
+        word = match.group(1)
+        full = word + "g"
+        lemmas = self._lemma_lookup
+        if word in lemmas or word in self._base_words or full not in lemmas:
+            return match.group(0)
+        return full if lemmas[full] != full else match.group(0)
 
     # -- matching ----------------------------------------------------------
 

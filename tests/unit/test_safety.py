@@ -23,6 +23,7 @@ from bot.care.safety import (
     evaluate_table,
     get_screener,
     load_terms,
+    normalise,
 )
 from bot.config import PROJECT_ROOT, get_settings
 
@@ -846,3 +847,29 @@ def test_seventh_set_look_alikes_stay_quiet(screener: Screener, text: str) -> No
 )
 def test_seventh_set_framing(screener: Screener, text: str, framing: str | None) -> None:
     assert screener.screen(text).framing == framing
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        # Scots and Northern English words that hid a phrase's own words (eighth set).
+        ("cannae stop hurtin masel", "cannot stop hurtin myself"),
+        ("nowt's worth owt", "nothing's worth anything"),
+        ("nae temp, nae rash", "no temp, no rash"),
+        ("she winnae settle", "she will not settle"),
+        ("i dinnae want to be here nae mair", "i do not want to be here anymore"),
+        # Listed in the crisis terms as Scots: left alone.
+        ("there's nae point", "there's nae point"),
+        # Only whole words: "nae" inside a word, or a name, stays.
+        ("naebody knows, Owtram said", "naebody knows, owtram said"),
+    ],
+)
+def test_dialect_words_are_read_as_their_standard_words(text: str, normalised: str) -> None:
+    assert normalise(text) == normalised
+
+
+def test_a_dropped_g_is_restored_only_where_the_ing_form_is_a_word(screener: Screener) -> None:
+    assert screener.screen("been thinkin aboot endin it aw").category == "crisis"
+    assert screener.screen("cannae stop shiverin an shakin").category == "urgent"
+    for ordinary in ("my skin is dry again", "a pumpkin muffin from the cabin", "my cousin Robin"):
+        assert screener.screen(ordinary).category is None, ordinary
