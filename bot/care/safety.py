@@ -565,13 +565,15 @@ class Screener:
         if not cleaned:
             return NOT_FLAGGED
         doc = self._nlp(cleaned)
-        found, discounted = self._find_signals(doc)
-        if self._has_fever_reading(doc, cleaned):
+        found, discounted, where = self._find_signals(doc)
+        reading_at = self._fever_reading_at(doc, cleaned)
+        if reading_at is not None:
             found[READING_SIGNAL] = URGENT
+            where.append(reading_at)
         elif self._normal_reading_seen(cleaned):
             discounted.add(READING_SIGNAL)
         category = next((c for c in CATEGORIES if c in found.values()), None)
-        framing, lasting = self._framing_of(doc)
+        framing, lasting = self._framing_of(doc, where)
         result = Screening(
             category=category,
             signals=tuple(sorted(found)),
@@ -602,8 +604,11 @@ class Screener:
 
     # -- matching ----------------------------------------------------------
 
-    def _framing_of(self, doc: Doc) -> tuple[str | None, bool]:
-        """The framing kind (animal, resolved, past, question or None); whether a symptom lasts."""
+    def _framing_of(self, doc: Doc, signals_at: list[int]) -> tuple[str | None, bool]:
+        """The framing kind (animal, resolved, past, question or None); whether a symptom lasts.
+
+        `signals_at` holds the first token of each rule signal the message kept.
+        """
         found = self._plain_matches(self._framing, doc)
         # "Finished treatment last year" dates the treatment, not the symptom: past words
         # inside a `treatment_over` phrase don't frame the message.
@@ -617,20 +622,56 @@ class Screener:
         lasting = "lasting" in kinds
         if "animal" in kinds:
             return "animal", lasting
-        if "present" in kinds:
+        if "present" in kinds and self._present_stands(doc, found, signals_at):
             return None, lasting
+        kinds.discard("present")
         return next((k for k in ("resolved", "past", "question") if k in kinds), None), lasting
 
-    def _find_signals(self, doc: Doc) -> tuple[dict[str, str], set[str]]:
+    def _present_stands(
+        self, doc: Doc, found: list[tuple[str, int, int]], signals_at: list[int]
+    ) -> bool:
+        """Whether a "now" word is about a symptom, not inside an all-clear ("fine today").
+
+        "The nosebleed stopped after five minutes, he's back playing now": the present words
+        sit in a clause that says all is well, so they don't undo the all-clear. They still
+        stand when a symptom shares that clause ("back at school today and feels shivery"),
+        or a symptom sits in a clause no framing words cover ("fine in himself today but
+        covered in new bruises"), or the all-clear is itself denied ("not fine today").
+        """
+        framed = [start for kind, start, _ in found if kind in ("resolved", "past", "question")]
+        if any(not any(self._same_clause(doc, at, f) for f in framed) for at in signals_at):
+            return True
+        clear = [
+            start
+            for kind, start, _ in found
+            if kind == "all_clear"
+            and not self._is_negated(doc, start, set())
+            and not any(self._same_clause(doc, start, at) for at in signals_at)
+        ]
+        return any(
+            not any(self._same_clause(doc, start, c) for c in clear)
+            for kind, start, _ in found
+            if kind == "present"
+        )
+
+    def _same_clause(self, doc: Doc, a: int, b: int) -> bool:
+        """Whether tokens `a` and `b` have no clause break between them."""
+        low, high = min(a, b), max(a, b)
+        return not any(self._is_clause_break(doc, i) for i in range(low + 1, high + 1))
+
+    def _find_signals(self, doc: Doc) -> tuple[dict[str, str], set[str], list[int]]:
+        """Signals kept (name -> category), signals seen and discounted, where kept ones start."""
         harmless = [(start, end) for _, start, end in self._plain_matches(self._harmless, doc)]
         pseudo = {
             i for _, start, end in self._plain_matches(self._pseudo, doc) for i in range(start, end)
         }
         found: dict[str, str] = {}
         discounted: set[str] = set()
+        where: list[int] = []
         for match_id, start, end in self._matcher(doc):
             signal, category, must_end = self._labels[match_id]
             if signal in found:
+                where.append(start)
                 continue
             if (
                 (must_end and not self._ends_clause(doc, end))
@@ -640,7 +681,8 @@ class Screener:
                 discounted.add(signal)
                 continue
             found[signal] = category
-        return found, discounted
+            where.append(start)
+        return found, discounted, where
 
     def _ends_clause(self, doc: Doc, end: int) -> bool:
         """Whether a match ending at token `end` ends its clause (what `$` asks for)."""
@@ -677,9 +719,10 @@ class Screener:
 
     # -- temperature numbers -----------------------------------------------
 
-    def _has_fever_reading(self, doc: Doc, text: str) -> bool:
+    def _fever_reading_at(self, doc: Doc, text: str) -> int | None:
+        """The first token of a fever reading the message gives, if any."""
         if not len(doc):
-            return False
+            return None
         starts = [token.idx for token in doc]
         pseudo: set[int] | None = None
         for match in _READING_RE.finditer(text):
@@ -704,8 +747,8 @@ class Screener:
                     }
                 if self._is_negated(doc, first, pseudo):
                     continue
-            return True
-        return False
+            return first
+        return None
 
     def _normal_reading_seen(self, text: str) -> bool:
         # A body temperature below the threshold ("36.8 this morning") is a reading the

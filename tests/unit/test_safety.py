@@ -873,3 +873,40 @@ def test_a_dropped_g_is_restored_only_where_the_ing_form_is_a_word(screener: Scr
     assert screener.screen("cannae stop shiverin an shakin").category == "urgent"
     for ordinary in ("my skin is dry again", "a pumpkin muffin from the cabin", "my cousin Robin"):
         assert screener.screen(ordinary).category is None, ordinary
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A present word inside an all-clear clause doesn't undo the all-clear (eighth set).
+        "her nosebleed stopped after ten minutes, she's back playing outside now",
+        "I remember being breathless on chemo, now I'm back running about with the dog",
+        "the rash cleared up with cream and he's back to his usual self today",
+    ],
+)
+def test_an_all_clear_keeps_its_framing_beside_a_present_word(
+    screener: Screener, text: str
+) -> None:
+    assert screener.screen(text).framing in ("resolved", "past")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Written against the all-clear rule: each is about now and must keep its flag.
+        "he was fine this morning but now he's burning up and floppy",
+        "the nosebleed stopped after 10 mins but it's bleeding again now",
+        "back at school today and the school rang, he's got a temperature of 38.4",
+        "she's back at nursery today but has come out in tiny purple spots all over her legs",
+        "the rash cleared up, he's fine in himself today but covered in new bruises",
+        "his fever went away after calpol but he's back at school today and feels shivery",
+        "the bleeding stopped, she's happily playing but her gums are bleeding again today",
+        "the sickness passed, he's back to normal today apart from some blood in his wee",
+        "the rash cleared up, he's not fine today though, really pale",
+    ],
+)
+def test_an_all_clear_elsewhere_leaves_a_present_symptom_flagged(
+    screener: Screener, text: str
+) -> None:
+    result = screener.screen(text)
+    assert result.is_flagged and result.framing is None
