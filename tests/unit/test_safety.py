@@ -910,3 +910,44 @@ def test_an_all_clear_elsewhere_leaves_a_present_symptom_flagged(
 ) -> None:
     result = screener.screen(text)
     assert result.is_flagged and result.framing is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Crisis wording chosen on the eighth validation set (my own phrasings of each kind).
+        "been thinkin aboot toppin masel",
+        "I'm 80 and there's no reason for me to stay alive now",
+        "my life is over since the diagnosis",
+        "nothing will ever be ok again",
+        "i can't keep doing this",
+        "i dont even care if it comes back",
+        "honestly it'd be a relief if a bus hit me",
+        "who gets my stuff when I'm gone, I've sorted it",
+        "I've got the pills lined up",
+        "tied a rope to the beam in the garage",
+        "I burn my arms with cigarettes",
+        "I dig my nails into my palms until they bleed",
+        "I've been cutting.",
+        "ive been cutting my legs",
+    ],
+)
+def test_eighth_set_crisis_wording(screener: Screener, text: str) -> None:
+    assert screener.screen(text).category == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i keep thinking about topping myself up with fluids",
+        "my social life is over lol",
+        "i can't keep doing this 2 hour drive every month",
+        "who gets my appointment letter, me or my mum?",
+        "I've lined up all my questions for clinic",
+        "I've been cutting out sugar",
+        "i've been cutting the grass all day",
+        "I cut myself on a tin of beans",
+    ],
+)
+def test_eighth_set_look_alikes_stay_quiet(screener: Screener, text: str) -> None:
+    assert screener.screen(text).category != "crisis"
