@@ -951,3 +951,16 @@ def test_eighth_set_crisis_wording(screener: Screener, text: str) -> None:
 )
 def test_eighth_set_look_alikes_stay_quiet(screener: Screener, text: str) -> None:
     assert screener.screen(text).category != "crisis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Told by comparison with the past, or as something that keeps happening: about now.
+        "my legs ache like they did when I was first diagnosed",
+        "he's pale and keeps falling asleep at school like he did before diagnosis",
+        "I keep nodding off in the afternoons since my last check up",
+    ],
+)
+def test_a_comparison_with_back_then_is_about_now(screener: Screener, text: str) -> None:
+    assert screener.screen(text).framing is None
