@@ -175,14 +175,10 @@ _DIGIT_POINT_RE = re.compile(r"\b(\d{2,3})\s+point\s+(\d)\b")
 _POINT_SOMETHING_RE = re.compile(r"\b(\d{2,3})\s+point\s+(?:something|summat|somethin|odd)\b")
 # Scots "cannae" / "canna" is "cannot", so "cannae keep a drink down" reads like "can't".
 _CANNAE_RE = re.compile(r"\b(?:cannae|canna)\b")
-# Scots and Northern English words that hide a phrase's own words from the matcher: "hurtin
-# masel", "nowt's worth owt", "nae fever", "she winnae settle" (eighth validation set).
+# Scots and Northern English words that hide a phrase's own words from the matcher: "nowt's
+# worth owt", "nae fever", "she winnae settle" (eighth validation set). Not "masel": the
+# crisis terms name it only where they mean it; as "myself" it met "bruised masel on the table".
 _DIALECT = {
-    "masel": "myself",
-    "maself": "myself",
-    "mysel": "myself",
-    "hissel": "himself",
-    "hersel": "herself",
     "aboot": "about",
     "withoot": "without",
     "wioot": "without",
@@ -432,6 +428,9 @@ _UNNEGATING_VERBS = frozenset(
 # "Can't shake this cough" governs the verb, but "haven't been shaking or shivery" is the
 # symptom itself, negated (fifth validation set).
 _SHAKING = frozenset({"shaking", "shakes", "shakin", "shaky"})
+# "is it fine", "would that be normal": an all-clear word asked about is no all-clear.
+_ASKING_VERBS = frozenset({"is", "are", "was", "would", "will", "should", "could", "does", "do"})
+_ASKED_ABOUT = frozenset({"it", "that", "this", "they", "he", "she", "be", "i", "we", "you"})
 
 
 class Screener:
@@ -613,6 +612,15 @@ class Screener:
         # "Finished treatment last year" dates the treatment, not the symptom: past words
         # inside a `treatment_over` phrase don't frame the message.
         over = [(start, end) for kind, start, end in found if kind == "treatment_over"]
+        pseudo = {
+            i for _, start, end in self._plain_matches(self._pseudo, doc) for i in range(start, end)
+        }
+        # A denied all-clear is none: "he's not fine now", "not keeping fluids down".
+        found = [
+            (kind, start, end)
+            for kind, start, end in found
+            if kind not in ("resolved", "all_clear") or not self._is_negated(doc, start, pseudo)
+        ]
         kinds = {
             kind
             for kind, start, end in found
@@ -634,18 +642,24 @@ class Screener:
 
         "The nosebleed stopped after five minutes, he's back playing now": the present words
         sit in a clause that says all is well, so they don't undo the all-clear. They still
-        stand when a symptom shares that clause ("back at school today and feels shivery"),
-        or a symptom sits in a clause no framing words cover ("fine in himself today but
-        covered in new bruises"), or the all-clear is itself denied ("not fine today").
+        stand when nothing says the symptom itself is over, when a symptom shares that clause
+        ("back at school today and feels shivery"), when a symptom sits in a clause no
+        all-clear covers ("fine in himself today but covered in new bruises"), and when the
+        all-clear is denied ("not fine today") or asked about ("is that normal still?").
         """
-        framed = [start for kind, start, _ in found if kind in ("resolved", "past", "question")]
+        # Only an explicit all-clear of the symptom ("stopped after", "went away") can outweigh
+        # a present word: past words beside "fine today" may be a comparison ("that rash she
+        # had during maintenance, she's fine today otherwise"), so they stand (review).
+        framed = [start for kind, start, _ in found if kind == "resolved"]
+        if not framed:
+            return True
         if any(not any(self._same_clause(doc, at, f) for f in framed) for at in signals_at):
             return True
         clear = [
             start
             for kind, start, _ in found
             if kind == "all_clear"
-            and not self._is_negated(doc, start, set())
+            and not self._in_question(doc, start)
             and not any(self._same_clause(doc, start, at) for at in signals_at)
         ]
         return any(
@@ -653,6 +667,15 @@ class Screener:
             for kind, start, _ in found
             if kind == "present"
         )
+
+    def _in_question(self, doc: Doc, i: int) -> bool:
+        """Whether token `i` is asked about ("is it fine to give her calpol today?")."""
+        if i >= 2 and doc[i - 2].lower_ in _ASKING_VERBS and doc[i - 1].lower_ in _ASKED_ABOUT:
+            return True
+        end = i
+        while end < len(doc) and not self._is_clause_break(doc, end):
+            end += 1
+        return end < len(doc) and doc[end].text == "?"
 
     def _same_clause(self, doc: Doc, a: int, b: int) -> bool:
         """Whether tokens `a` and `b` have no clause break between them."""

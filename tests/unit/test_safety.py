@@ -853,7 +853,7 @@ def test_seventh_set_framing(screener: Screener, text: str, framing: str | None)
     ("text", "normalised"),
     [
         # Scots and Northern English words that hid a phrase's own words (eighth set).
-        ("cannae stop hurtin masel", "cannot stop hurtin myself"),
+        ("cannae stop hurtin masel", "cannot stop hurtin masel"),
         ("nowt's worth owt", "nothing's worth anything"),
         ("nae temp, nae rash", "no temp, no rash"),
         ("she winnae settle", "she will not settle"),
@@ -880,7 +880,7 @@ def test_a_dropped_g_is_restored_only_where_the_ing_form_is_a_word(screener: Scr
     [
         # A present word inside an all-clear clause doesn't undo the all-clear (eighth set).
         "her nosebleed stopped after ten minutes, she's back playing outside now",
-        "I remember being breathless on chemo, now I'm back running about with the dog",
+        "the sickness went away after a day and he's back running about now",
         "the rash cleared up with cream and he's back to his usual self today",
     ],
 )
@@ -918,13 +918,15 @@ def test_an_all_clear_elsewhere_leaves_a_present_symptom_flagged(
         # Crisis wording chosen on the eighth validation set (my own phrasings of each kind).
         "been thinkin aboot toppin masel",
         "I'm 80 and there's no reason for me to stay alive now",
-        "my life is over since the diagnosis",
         "nothing will ever be ok again",
         "i can't keep doing this",
-        "i dont even care if it comes back",
+        "i dont even care if the leukaemia comes back",
         "honestly it'd be a relief if a bus hit me",
-        "who gets my stuff when I'm gone, I've sorted it",
-        "I've got the pills lined up",
+        "I've sorted out who gets my stuff",
+        "I've got the pills lined up on my bed",
+        "burnt myself on the pan on purpose",
+        "I've been cutting up my arms again",
+        "thinking about topping myself up with all his oxycodone",
         "tied a rope to the beam in the garage",
         "I burn my arms with cigarettes",
         "I dig my nails into my palms until they bleed",
@@ -941,6 +943,19 @@ def test_eighth_set_crisis_wording(screener: Screener, text: str) -> None:
     [
         "i keep thinking about topping myself up with fluids",
         "my social life is over lol",
+        # Found by the review of the first drafts.
+        "Is it okay if the bus takes me to clinic on my own?",
+        "Arguing with my sister about who gets my room when I go to uni",
+        "Got his meds lined up for the holiday, do I need a letter?",
+        "It's freezing, tied my scarf round my neck and went out",
+        "I've been cutting my tablets in half, is that ok?",
+        "I've been cutting dairy out to see if it helps his tummy",
+        "Mum took my phone, my life is over lol",
+        "I don't care if it comes back curly or straight, just want my hair back",
+        "She shouldn't keep doing this, picking at her scabs",
+        "I don't know how I'm going to top myself after that birthday cake",
+        "no reason for me to live in halls next year if I'm commuting",
+        "Bruised masel on the coffee table again",
         "i can't keep doing this 2 hour drive every month",
         "who gets my appointment letter, me or my mum?",
         "I've lined up all my questions for clinic",
@@ -964,3 +979,32 @@ def test_eighth_set_look_alikes_stay_quiet(screener: Screener, text: str) -> Non
 )
 def test_a_comparison_with_back_then_is_about_now(screener: Screener, text: str) -> None:
     assert screener.screen(text).framing is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Red flags the first drafts of the eighth-set changes had hidden (the review's).
+        "He was fine this morning, now he's burning up like during induction",
+        "She was happy this morning, now she's floppy and pale like when she was first diagnosed",
+        "She was fine this morning, now she's not keeping fluids down",
+        "His gums are bleeding like during chemo, is that normal still?",
+        "He's got a fever like during maintenance, is it alright to give calpol tonight?",
+        "Checked his temp and it went up to 39, he's happy enough today",
+        "She's got that rash she had during maintenance, she's fine today otherwise",
+        "He's bleeding from his nose like years ago, he's alright today otherwise",
+        "nae joke his nose has been bleedin for an hour",
+        "No lie her lips are blue",
+        "I'm nae sure if it's a fever but he's roastin",
+        "I couldnae believe his temp was 39.5",
+        "Isnae it worrying that he's been sick six times?",
+        "Without a break he's been sick all night",
+        "She's been sick 5 times and kept nowt since lunch",
+        "He's not fine now, his temp is 38.9",
+        "I didn't think a nosebleed could last this long, it's been an hour",
+        "I don't think it's a fever but he's boiling",
+    ],
+)
+def test_eighth_set_review_red_flags_stay_flagged(screener: Screener, text: str) -> None:
+    result = screener.screen(text)
+    assert result.is_flagged and result.framing is None, result
