@@ -564,15 +564,19 @@ class Screener:
         if not cleaned:
             return NOT_FLAGGED
         doc = self._nlp(cleaned)
-        found, discounted, where = self._find_signals(doc)
-        reading_at = self._fever_reading_at(doc, cleaned)
+        # Tokens inside phrases that look negative but deny nothing ("not sure if"), read once.
+        pseudo = {
+            i for _, start, end in self._plain_matches(self._pseudo, doc) for i in range(start, end)
+        }
+        found, discounted, where = self._find_signals(doc, pseudo)
+        reading_at = self._fever_reading_at(doc, cleaned, pseudo)
         if reading_at is not None:
             found[READING_SIGNAL] = URGENT
             where.append(reading_at)
         elif self._normal_reading_seen(cleaned):
             discounted.add(READING_SIGNAL)
         category = next((c for c in CATEGORIES if c in found.values()), None)
-        framing, lasting = self._framing_of(doc, where)
+        framing, lasting = self._framing_of(doc, where, pseudo)
         result = Screening(
             category=category,
             signals=tuple(sorted(found)),
@@ -603,7 +607,9 @@ class Screener:
 
     # -- matching ----------------------------------------------------------
 
-    def _framing_of(self, doc: Doc, signals_at: list[int]) -> tuple[str | None, bool]:
+    def _framing_of(
+        self, doc: Doc, signals_at: list[int], pseudo: set[int]
+    ) -> tuple[str | None, bool]:
         """The framing kind (animal, resolved, past, question or None); whether a symptom lasts.
 
         `signals_at` holds the first token of each rule signal the message kept.
@@ -612,9 +618,6 @@ class Screener:
         # "Finished treatment last year" dates the treatment, not the symptom: past words
         # inside a `treatment_over` phrase don't frame the message.
         over = [(start, end) for kind, start, end in found if kind == "treatment_over"]
-        pseudo = {
-            i for _, start, end in self._plain_matches(self._pseudo, doc) for i in range(start, end)
-        }
         # A denied all-clear is none: "he's not fine now", "not keeping fluids down".
         found = [
             (kind, start, end)
@@ -682,12 +685,11 @@ class Screener:
         low, high = min(a, b), max(a, b)
         return not any(self._is_clause_break(doc, i) for i in range(low + 1, high + 1))
 
-    def _find_signals(self, doc: Doc) -> tuple[dict[str, str], set[str], list[int]]:
+    def _find_signals(
+        self, doc: Doc, pseudo: set[int]
+    ) -> tuple[dict[str, str], set[str], list[int]]:
         """Signals kept (name -> category), signals seen and discounted, where kept ones start."""
         harmless = [(start, end) for _, start, end in self._plain_matches(self._harmless, doc)]
-        pseudo = {
-            i for _, start, end in self._plain_matches(self._pseudo, doc) for i in range(start, end)
-        }
         found: dict[str, str] = {}
         discounted: set[str] = set()
         where: list[int] = []
@@ -742,12 +744,11 @@ class Screener:
 
     # -- temperature numbers -----------------------------------------------
 
-    def _fever_reading_at(self, doc: Doc, text: str) -> int | None:
+    def _fever_reading_at(self, doc: Doc, text: str, pseudo: set[int]) -> int | None:
         """The first token of a fever reading the message gives, if any."""
         if not len(doc):
             return None
         starts = [token.idx for token in doc]
-        pseudo: set[int] | None = None
         for match in _READING_RE.finditer(text):
             celsius = self._to_celsius(match)
             # Round so 99.5F (37.4999...) counts as the 37.5 it means.
@@ -763,13 +764,8 @@ class Screener:
             explicit_unit = bool(match.group("deg") or match.group("unit"))
             if measures is None and (not explicit_unit or self._weather_near(doc, first)):
                 continue
-            if URGENT in self._negatable:
-                if pseudo is None:
-                    pseudo = {
-                        i for _, s, e in self._plain_matches(self._pseudo, doc) for i in range(s, e)
-                    }
-                if self._is_negated(doc, first, pseudo):
-                    continue
+            if URGENT in self._negatable and self._is_negated(doc, first, pseudo):
+                continue
             return first
         return None
 
